@@ -1,0 +1,7 @@
+"""``python -m backlinkbot`` is the ``backlinkbot`` command."""
+
+import sys
+
+from backlinkbot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,60 @@
+"""The backlinkbot add-on: settings derived from other settings.
+
+Runs before the crawler's settings are frozen (Scrapy add-ons) and sets, at
+"addon" priority so that ``-s NAME=VALUE`` still wins:
+
+- the scrapy-redis key names, from ``BACKLINKBOT_REDIS_PREFIX``;
+- ``BACKLINKBOT_WORKER_ID``, when empty, as ``<hostname>:<pid>``;
+- ``REDIS_URL`` / ``MONGODB_URI`` of the embedded local servers, which it
+  starts (once per process) when neither is configured and
+  ``BACKLINKBOT_EMBEDDED`` is on: the single-machine default.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from backlinkbot.frontier.keys import CrawlKeys
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+    from backlinkbot.embedded import EmbeddedServices
+
+__all__ = ["BacklinkbotAddon"]
+
+_embedded: EmbeddedServices | None = None
+
+
+def _start_embedded(data_dir: str) -> None:
+    global _embedded
+    if _embedded is not None:
+        return
+    from backlinkbot.embedded import EmbeddedServices
+
+    _embedded = EmbeddedServices(Path(data_dir))
+    _embedded.__enter__()
+    atexit.register(_embedded.__exit__, None, None, None)
+
+
+class BacklinkbotAddon:
+    def update_settings(self, settings: BaseSettings) -> None:
+        keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+        settings.set("SCHEDULER_QUEUE_KEY", keys.requests, priority="addon")
+        settings.set("SCHEDULER_DUPEFILTER_KEY", keys.dupefilter, priority="addon")
+        settings.set("REDIS_START_URLS_KEY", keys.start_urls, priority="addon")
+        if not settings.get("BACKLINKBOT_WORKER_ID"):
+            worker = f"{socket.gethostname()}:{os.getpid()}"
+            settings.set("BACKLINKBOT_WORKER_ID", worker, priority="addon")
+        configured = {name: settings.get(name) for name in ("REDIS_URL", "MONGODB_URI")}
+        if settings.getbool("BACKLINKBOT_EMBEDDED") and not all(configured.values()):
+            for name, value in configured.items():
+                if value:
+                    os.environ[name] = str(value)
+            _start_embedded(str(settings.get("BACKLINKBOT_DATA_DIR")))
+            settings.set("REDIS_URL", os.environ["REDIS_URL"], priority="addon")
+            settings.set("MONGODB_URI", os.environ["MONGODB_URI"], priority="addon")

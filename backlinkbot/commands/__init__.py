@@ -1,0 +1,1 @@
+"""Subcommands of the ``backlinkbot`` command, one module each."""

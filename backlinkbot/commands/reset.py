@@ -1,0 +1,25 @@
+"""``backlinkbot reset``: forget the frontier (queue, seen URLs, counters)."""
+
+from __future__ import annotations
+
+import argparse
+
+from backlinkbot.runner import reset_frontier
+from backlinkbot.services import crawl_keys, open_redis, running_services
+
+help = "clear the shared frontier in Redis (the MongoDB graph is kept)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true", help="do not ask")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.yes:
+        answer = input("Clear the frontier of the current crawl? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 1
+    with running_services():
+        reset_frontier(open_redis(), crawl_keys())
+    print("frontier cleared")
+    return 0

@@ -1,0 +1,104 @@
+"""Cluster-wide stats and worker heartbeats in Redis.
+
+Every ``BACKLINKBOT_STATS_INTERVAL`` seconds each worker adds the change of
+its counters since the last push to the crawl's stats hash with ``HINCRBY``
+(atomic, so workers never overwrite each other, unlike read-then-write), in
+one pipelined round trip that also refreshes its heartbeat. ``backlinkbot
+crawl`` and ``backlinkbot status`` read the hash.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy_redis.connection import get_redis_from_settings
+from twisted.internet import task
+
+from backlinkbot.frontier.keys import CrawlKeys
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+__all__ = ["ClusterStats", "PUSHED_PREFIXES"]
+
+logger = logging.getLogger(__name__)
+
+#: Counters shared with the cluster (prefix match on the stats key).
+PUSHED_PREFIXES = (
+    "backlinkbot/",
+    "downloader/response_count",
+    "downloader/exception_count",
+    "downloader/response_status_count/",
+    "robotstxt/forbidden",
+    "scheduler/enqueued/redis",
+    "dupefilter/filtered",
+    "item_scraped_count",
+)
+
+
+class ClusterStats:
+    def __init__(self, server: Any, keys: CrawlKeys, worker: str, stats: StatsCollector,
+                 interval: float) -> None:
+        self.server = server
+        self.keys = keys
+        self.worker = worker
+        self.stats = stats
+        self.interval = interval
+        self.pushed: dict[str, int] = {}
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ClusterStats:
+        settings = crawler.settings
+        interval = settings.getfloat("BACKLINKBOT_STATS_INTERVAL")
+        if interval <= 0:
+            raise NotConfigured("BACKLINKBOT_STATS_INTERVAL is 0")
+        assert crawler.stats is not None
+        ext = cls(
+            get_redis_from_settings(settings),
+            CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))),
+            str(settings.get("BACKLINKBOT_WORKER_ID")),
+            crawler.stats,
+            interval,
+        )
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Any) -> None:
+        self.loop = task.LoopingCall(self.push)
+        self.loop.start(self.interval, now=True)
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        self.push(final=True)
+
+    def push(self, *, final: bool = False) -> None:
+        deltas: dict[str, int] = {}
+        for key, value in self.stats.get_stats().items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue
+            if not key.startswith(PUSHED_PREFIXES):
+                continue
+            delta = value - self.pushed.get(key, 0)
+            if delta:
+                deltas[key] = delta
+        try:
+            with self.server.pipeline(transaction=False) as pipe:
+                for key, delta in deltas.items():
+                    pipe.hincrby(self.keys.stats, key, delta)
+                    pipe.hincrby(self.keys.worker_stats, f"{self.worker}|{key}", delta)
+                if not final:
+                    pipe.hset(self.keys.heartbeat, self.worker, f"{time.time():.3f}")
+                pipe.execute()
+        except Exception as exc:  # a Redis hiccup must not stop the crawl
+            logger.warning("Could not push stats to Redis: %s", exc)
+            return
+        for key, delta in deltas.items():
+            self.pushed[key] = self.pushed.get(key, 0) + delta

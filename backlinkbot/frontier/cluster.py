@@ -1,0 +1,74 @@
+"""Which workers are busy, and whether the whole crawl is finished.
+
+A worker is *busy* from the moment it takes a request from the queue (the
+queue's pop marks it, atomically) until its engine is idle again (nothing in
+flight, nothing left to parse or store), when :meth:`Cluster.idle` unmarks it.
+The crawl is finished when the queue and the seed list are empty (or the page
+budget is spent) and no live worker is busy. A worker whose heartbeat is older
+than ``BACKLINKBOT_WORKER_TIMEOUT`` is not live: a dead worker does not keep
+the others waiting forever.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .keys import CrawlKeys
+
+__all__ = ["Cluster"]
+
+# KEYS: busy, heartbeat, requests, start_urls, dequeued.
+# ARGV: worker, now, worker timeout, page budget.
+# Unmarks the worker, then answers 1 if the crawl is finished, else 0.
+_IDLE = """
+redis.call('HDEL', KEYS[1], ARGV[1])
+local budget = tonumber(ARGV[4])
+local spent = budget > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= budget
+if not spent and redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
+if redis.call('LLEN', KEYS[4]) > 0 then return 0 end
+local now = tonumber(ARGV[2])
+local timeout = tonumber(ARGV[3])
+local busy = redis.call('HKEYS', KEYS[1])
+for _, worker in ipairs(busy) do
+  local beat = tonumber(redis.call('HGET', KEYS[2], worker) or '0')
+  if now - beat < timeout then return 0 end
+end
+return 1
+"""
+
+
+class Cluster:
+    """This worker's view of the cluster's shared state."""
+
+    def __init__(self, server: Any, keys: CrawlKeys, worker: str, *,
+                 worker_timeout: float, max_pages: int) -> None:
+        self.server = server
+        self.keys = keys
+        self.worker = worker
+        self.worker_timeout = worker_timeout
+        self.max_pages = max_pages
+        self._idle = server.register_script(_IDLE)
+
+    def heartbeat(self) -> None:
+        self.server.hset(self.keys.heartbeat, self.worker, f"{time.time():.3f}")
+
+    def idle(self) -> bool:
+        """Mark this worker idle; True when the whole crawl is finished."""
+        finished = self._idle(
+            keys=[
+                self.keys.busy,
+                self.keys.heartbeat,
+                self.keys.requests,
+                self.keys.start_urls,
+                self.keys.dequeued,
+            ],
+            args=[self.worker, f"{time.time():.3f}", self.worker_timeout, self.max_pages],
+        )
+        return bool(finished)
+
+    def leave(self) -> None:
+        with self.server.pipeline() as pipe:
+            pipe.hdel(self.keys.busy, self.worker)
+            pipe.hdel(self.keys.heartbeat, self.worker)
+            pipe.execute()

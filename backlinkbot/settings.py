@@ -1,0 +1,75 @@
+"""Scrapy settings of the backlinkbot project.
+
+Deployment values come from the environment (``REDIS_URL``, ``MONGODB_URI``,
+``MONGODB_DATABASE``); every setting can also be given the Scrapy way
+(``-s NAME=VALUE``). Our own settings are prefixed ``BACKLINKBOT_`` and their
+defaults live in :mod:`backlinkbot.defaults`, where each is documented.
+"""
+
+from __future__ import annotations
+
+import os
+
+from backlinkbot import USER_AGENT
+from backlinkbot.defaults import *  # noqa: F403  (each BACKLINKBOT_* default, defined once)
+
+BOT_NAME = "backlinkbot"
+SPIDER_MODULES = ["backlinkbot.spiders"]
+NEWSPIDER_MODULE = "backlinkbot.spiders"
+
+ADDONS = {"backlinkbot.addon.BacklinkbotAddon": 0}
+
+USER_AGENT = USER_AGENT
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "backlinkbot"
+ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
+
+# Deployment: the shared frontier and the graph store. When both are unset the
+# add-on starts the embedded local servers.
+if os.environ.get("REDIS_URL"):
+    REDIS_URL = os.environ["REDIS_URL"]
+if os.environ.get("MONGODB_URI"):
+    MONGODB_URI = os.environ["MONGODB_URI"]
+MONGODB_DATABASE = os.environ.get("MONGODB_DATABASE") or "backlinkbot"
+
+# The frontier: scrapy-redis's scheduler with our queue, dupefilter and a JSON
+# serializer. State is shared by every worker, so closing never flushes it.
+SCHEDULER = "scrapy_redis.scheduler.Scheduler"
+SCHEDULER_PERSIST = True
+SCHEDULER_QUEUE_CLASS = "backlinkbot.frontier.queue.FrontierQueue"
+DUPEFILTER_CLASS = "backlinkbot.frontier.dupefilter.URLDupeFilter"
+SCHEDULER_SERIALIZER = "backlinkbot.frontier.serializer"
+REDIS_START_URLS_AS_SET = False
+
+# Redirects and meta refreshes are links: the spider records them as edges and
+# schedules their targets itself.
+REDIRECT_ENABLED = False
+METAREFRESH_ENABLED = False
+HTTPERROR_ALLOW_ALL = True
+# The Referer header would be stored with every queued request.
+REFERER_ENABLED = False
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+ITEM_PIPELINES = {
+    "pipelines.normalize.NormalizePipeline": 100,
+    "pipelines.dedup.EdgeDedupPipeline": 200,
+    "pipelines.mongo.MongoSinkPipeline": 300,
+}
+EXTENSIONS = {
+    "backlinkbot.extensions.clusterstats.ClusterStats": 500,
+}
+
+# Fetch policy.
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+DNS_TIMEOUT = 10
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DEPTH_LIMIT = 0
+DEPTH_STATS_VERBOSE = False
+LOG_LEVEL = "INFO"

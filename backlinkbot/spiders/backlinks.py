@@ -1,0 +1,225 @@
+"""The ``backlinks`` spider: fetch pages, record their links, follow them.
+
+Seeds come from the Redis start-URL key (``<prefix>:start_urls``; plain URLs
+or JSON objects ``{"url": ...}``), as with any scrapy-redis spider, and are read
+both at start (``async def start()``) and whenever the worker goes idle.
+
+Every fetched URL gives one :class:`~backlinkbot.items.PageItem`:
+
+- a 3xx answer with a ``Location`` is a page whose only link is the redirect
+  (``kind: "redirect"``); the target is scheduled like any other link, so each
+  URL of a chain is fetched once and recorded once;
+- a 2xx HTML page carries every link the extractor finds;
+- anything else (non-HTML, 4xx/5xx, network errors) is a page without links,
+  counted under ``backlinkbot/pages/...`` in the stats.
+
+Internal and external links are followed alike (a backlink crawler discovers
+sites by following links out of them), shallow pages first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy_redis.spiders import RedisSpider
+
+from backlinkbot.frontier.cluster import Cluster
+from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.items import PageItem, RawLink
+from backlinkbot.linkextraction import extract_links
+from backlinkbot.robotstags import parse_x_robots_tag
+from backlinkbot.urlnorm import InvalidURL, normalize_url_cached
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+
+__all__ = ["BacklinksSpider"]
+
+logger = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+#: Link kinds that lead to another page worth fetching.
+FOLLOWED_KINDS = frozenset({"a", "area", "canonical", "meta_refresh", "redirect"})
+#: Seeds go before everything discovered; deeper pages after shallower ones.
+SEED_PRIORITY = 1000
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _mime_type(response: Response) -> str:
+    raw = response.headers.get(b"Content-Type") or b""
+    return raw.split(b";", 1)[0].strip().decode("latin-1").lower()
+
+
+class BacklinksSpider(RedisSpider):  # type: ignore[misc]
+    name = "backlinks"
+
+    cluster: Cluster
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BacklinksSpider:
+        spider: BacklinksSpider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.follow_links = settings.getbool("BACKLINKBOT_FOLLOW_LINKS")
+        spider.close_when_done = settings.getbool("BACKLINKBOT_CLOSE_WHEN_DONE")
+        spider.cluster = Cluster(
+            spider.server,
+            CrawlKeys(settings.get("BACKLINKBOT_REDIS_PREFIX")),
+            str(settings.get("BACKLINKBOT_WORKER_ID")),
+            worker_timeout=settings.getfloat("BACKLINKBOT_WORKER_TIMEOUT"),
+            max_pages=settings.getint("BACKLINKBOT_MAX_PAGES"),
+        )
+        crawler.signals.connect(spider._on_opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
+        return spider
+
+    # -- seeds ---------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Request]:
+        # scrapy-redis only defines start_requests(), which Scrapy 2.16+ no
+        # longer calls; without this the first seeds wait for an idle signal.
+        while True:
+            batch = list(self.next_requests())
+            if not batch:
+                return
+            for request in batch:
+                yield request
+
+    def make_request_from_data(self, data: bytes | str) -> Request | None:
+        text = data.decode(self.redis_encoding) if isinstance(data, bytes) else data
+        text = text.strip()
+        url = text
+        if text.startswith("{"):
+            import json
+
+            try:
+                url = str(json.loads(text).get("url", ""))
+            except (ValueError, AttributeError):
+                url = ""
+        try:
+            url = normalize_url_cached(url)
+        except InvalidURL as exc:
+            self.crawler.stats.inc_value(f"backlinkbot/seeds_rejected/{exc.reason}")
+            logger.warning("Ignoring seed %r: %s", text[:200], exc.reason)
+            return None
+        return self._request(url, depth=0, priority=SEED_PRIORITY)
+
+    def spider_idle(self) -> None:
+        if self.count_size(self.redis_key) > 0:
+            self.schedule_next_requests()
+            raise DontCloseSpider
+        if self.cluster.idle() and self.close_when_done:
+            logger.info("Frontier empty and no worker busy: the crawl is finished")
+            return
+        raise DontCloseSpider
+
+    def _on_opened(self, spider: Any) -> None:
+        self.cluster.heartbeat()
+
+    def _on_closed(self, spider: Any, reason: str) -> None:
+        self.cluster.leave()
+
+    # -- fetching ------------------------------------------------------------
+
+    def _request(self, url: str, *, depth: int, priority: int) -> Request:
+        return Request(
+            url,
+            callback=self.parse,
+            errback=self.on_error,
+            priority=priority,
+            meta={"depth": depth},
+        )
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        stats = self.crawler.stats
+        depth = int(response.meta.get("depth", 0))
+        page = PageItem(
+            url=response.url,
+            status=response.status,
+            fetched_at=_utcnow(),
+            content_type=_mime_type(response),
+            base_url=response.url,
+            ip=str(response.ip_address) if response.ip_address else None,
+            depth=depth,
+        )
+        location = response.headers.get(b"Location")
+        if response.status in REDIRECT_STATUSES and location:
+            href = location.decode("utf-8", "replace")
+            page.links = [RawLink(href=href, kind="redirect")]
+            try:
+                page.redirect_to = normalize_url_cached(href, response.url)
+            except InvalidURL:
+                stats.inc_value("backlinkbot/pages/bad_redirect")
+            stats.inc_value("backlinkbot/pages/redirect")
+        elif not 200 <= response.status < 300:
+            stats.inc_value(f"backlinkbot/pages/status_{response.status}")
+        elif not self._is_html(response):
+            stats.inc_value("backlinkbot/pages/skipped_non_html")
+        else:
+            assert isinstance(response, TextResponse)
+            extracted = extract_links(response.text, response.url)
+            headers = response.headers.getlist(b"X-Robots-Tag")
+            directives = parse_x_robots_tag(h.decode("latin-1") for h in headers)
+            page.base_url = extracted.base_url
+            page.nofollow = extracted.nofollow or directives.nofollow
+            page.noindex = extracted.noindex or directives.noindex
+            page.links = extracted.links
+            if directives.nofollow:
+                for link in page.links:
+                    link.nofollow = True
+            stats.inc_value("backlinkbot/pages/html")
+        stats.inc_value("backlinkbot/pages/fetched")
+        yield page
+        if self.follow_links:
+            yield from self._follow(page, depth + 1)
+
+    @staticmethod
+    def _is_html(response: Response) -> bool:
+        if not isinstance(response, TextResponse):
+            return False
+        mime = _mime_type(response)
+        return mime in HTML_TYPES or (not mime and isinstance(response, HtmlResponse))
+
+    def _follow(self, page: PageItem, depth: int) -> Iterator[Request]:
+        seen: set[str] = {page.url}
+        base = page.base_url or page.url
+        for link in page.links:
+            if link.kind not in FOLLOWED_KINDS:
+                continue
+            try:
+                url = normalize_url_cached(link.href, base)
+            except InvalidURL:
+                continue
+            if url in seen:
+                continue
+            seen.add(url)
+            yield self._request(url, depth=depth, priority=-depth)
+
+    def on_error(self, failure: Failure) -> Iterator[PageItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        stats = self.crawler.stats
+        if failure.check(IgnoreRequest):
+            # Forbidden by robots.txt or dropped by a policy middleware: never
+            # fetched, so no page. The middleware counted it.
+            return
+        error = failure.type.__name__ if failure.type else "Error"
+        stats.inc_value(f"backlinkbot/pages/error/{error}")
+        stats.inc_value("backlinkbot/pages/errors")
+        logger.debug("Fetching %s failed: %s", request.url, failure.getErrorMessage())
+        yield PageItem(
+            url=request.url,
+            status=None,
+            fetched_at=_utcnow(),
+            error=error,
+            depth=int(request.meta.get("depth", 0)),
+        )

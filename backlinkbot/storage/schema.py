@@ -1,0 +1,100 @@
+"""Collections, indexes, and the derived fields of the backlink graph.
+
+The documents are described for downstream readers in ``docs/SCHEMA.md``;
+this module is the single place that creates the indexes those readers and
+the CLI's queries rely on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from backlinkbot.items import Edge
+
+__all__ = [
+    "EDGE_FIELDS",
+    "INDEXES",
+    "edge_document",
+    "ensure_indexes",
+    "link_fingerprint",
+    "link_id",
+    "second",
+]
+
+LINKS, PAGES, DOMAINS = "links", "pages", "domains"
+
+#: Attributes of an edge that come from the page (everything but the times).
+EDGE_FIELDS = (
+    "src", "dst", "src_host", "dst_host", "src_domain", "dst_domain",
+    "anchor", "alt", "image", "kind", "nofollow", "ugc", "sponsored", "section",
+)  # fmt: skip
+
+INDEXES: dict[str, list[IndexModel]] = {
+    LINKS: [
+        # Backlinks of a URL / host / domain, live ones by `lost_at: null`.
+        IndexModel([("dst", ASCENDING), ("lost_at", ASCENDING)], name="dst_live"),
+        IndexModel([("dst_host", ASCENDING), ("lost_at", ASCENDING)], name="dst_host_live"),
+        IndexModel(
+            [("dst_domain", ASCENDING), ("lost_at", ASCENDING), ("src_domain", ASCENDING)],
+            name="dst_domain_live",
+        ),
+        # Outlinks of a page; also what the writer reads to diff a recrawl.
+        IndexModel([("src", ASCENDING)], name="src"),
+        # Lost links, newest first.
+        IndexModel([("lost_at", DESCENDING)], name="lost_at", sparse=True),
+    ],
+    PAGES: [
+        IndexModel([("host", ASCENDING)], name="host"),
+        IndexModel([("domain", ASCENDING)], name="domain"),
+        IndexModel([("fetched_at", ASCENDING)], name="fetched_at"),
+    ],
+    DOMAINS: [
+        IndexModel([("backlinks", DESCENDING)], name="backlinks"),
+    ],
+}
+
+
+def ensure_indexes(db: Database[dict[str, Any]]) -> None:
+    """Create every index (idempotent; safe to call from each worker)."""
+    for collection, models in INDEXES.items():
+        db[collection].create_indexes(models)
+
+
+def link_id(src: str, dst: str) -> str:
+    """The ``_id`` of the edge (src, dst): stable, so writes are idempotent."""
+    return hashlib.sha1(f"{src}\n{dst}".encode()).hexdigest()[:32]
+
+
+def link_fingerprint(edges: Iterable[Edge]) -> str:
+    """Fingerprint of a page's stored link set, attributes included.
+
+    A recrawl whose fingerprint equals the stored one changed nothing but
+    ``last_seen``, which one ``update_many`` refreshes.
+    """
+    digest = hashlib.sha1()
+    for row in sorted(tuple(str(getattr(e, f)) for f in EDGE_FIELDS) for e in edges):
+        digest.update("\x1f".join(row).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1e")
+    return digest.hexdigest()[:32]
+
+
+def second(moment: datetime) -> datetime:
+    """Link times have one-second resolution: pages fetched in the same
+    second share one ``last_seen`` refresh."""
+    return moment.replace(microsecond=0)
+
+
+def edge_document(edge: Edge, seen: datetime) -> dict[str, Any]:
+    doc: dict[str, Any] = {f: getattr(edge, f) for f in EDGE_FIELDS}
+    doc["_id"] = link_id(edge.src, edge.dst)
+    doc["first_seen"] = seen
+    doc["last_seen"] = seen
+    return doc
