@@ -4,7 +4,6 @@ Runs before the crawler's settings are frozen (Scrapy add-ons) and sets, at
 "addon" priority so that ``-s NAME=VALUE`` still wins:
 
 - the scrapy-redis key names, from ``BACKLINKBOT_REDIS_PREFIX``;
-- ``BACKLINKBOT_WORKER_ID``, when empty, as ``<hostname>:<pid>``;
 - ``REDIS_URL`` / ``MONGODB_URI`` of the embedded local servers, which it
   starts (once per process) when neither is configured and
   ``BACKLINKBOT_EMBEDDED`` is on: the single-machine default.
@@ -14,7 +13,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,9 +45,6 @@ class BacklinkbotAddon:
         settings.set("SCHEDULER_QUEUE_KEY", keys.requests, priority="addon")
         settings.set("SCHEDULER_DUPEFILTER_KEY", keys.dupefilter, priority="addon")
         settings.set("REDIS_START_URLS_KEY", keys.start_urls, priority="addon")
-        if not settings.get("BACKLINKBOT_WORKER_ID"):
-            worker = f"{socket.gethostname()}:{os.getpid()}"
-            settings.set("BACKLINKBOT_WORKER_ID", worker, priority="addon")
         configured = {name: settings.get(name) for name in ("REDIS_URL", "MONGODB_URI")}
         if settings.getbool("BACKLINKBOT_EMBEDDED") and not all(configured.values()):
             for name, value in configured.items():

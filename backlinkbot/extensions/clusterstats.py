@@ -18,7 +18,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet import task
 
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.frontier.keys import CrawlKeys, worker_name
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -62,7 +62,7 @@ class ClusterStats:
         ext = cls(
             get_redis_from_settings(settings),
             CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))),
-            str(settings.get("BACKLINKBOT_WORKER_ID")),
+            worker_name(settings),
             crawler.stats,
             interval,
         )

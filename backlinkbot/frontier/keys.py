@@ -6,9 +6,18 @@ so several crawls, or several test cases, can share one Redis server.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["CrawlKeys"]
+__all__ = ["CrawlKeys", "worker_name"]
+
+
+def worker_name(settings: Any) -> str:
+    """This process's name in the cluster: ``BACKLINKBOT_WORKER_ID``, or
+    ``<hostname>:<pid>``."""
+    return str(settings.get("BACKLINKBOT_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass(frozen=True, slots=True)

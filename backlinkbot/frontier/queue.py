@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy_redis.queue import PriorityQueue
 
-from .keys import CrawlKeys
+from .keys import CrawlKeys, worker_name
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
 
-__all__ = ["FrontierQueue", "worker_id"]
+__all__ = ["FrontierQueue"]
 
 # KEYS: queue, busy hash, dequeued counter. ARGV: worker id, now, page budget
 # (0 = none). Returns the serialized request, or false.
@@ -38,10 +38,6 @@ return popped[1]
 """
 
 
-def worker_id(spider: Spider) -> str:
-    return str(spider.crawler.settings.get("BACKLINKBOT_WORKER_ID"))
-
-
 class FrontierQueue(PriorityQueue):  # type: ignore[misc]
     """Priority queue whose pop also marks the worker busy and keeps a budget."""
 
@@ -49,7 +45,7 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         super().__init__(server, spider, key, serializer)
         settings = spider.crawler.settings
         self.keys = CrawlKeys(settings.get("BACKLINKBOT_REDIS_PREFIX"))
-        self.worker = worker_id(spider)
+        self.worker = worker_name(settings)
         self.max_pages = settings.getint("BACKLINKBOT_MAX_PAGES")
         self._pop = server.register_script(_POP)
 

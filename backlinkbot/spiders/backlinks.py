@@ -30,7 +30,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 
 from backlinkbot.frontier.cluster import Cluster
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.frontier.keys import CrawlKeys, worker_name
 from backlinkbot.items import PageItem, RawLink
 from backlinkbot.linkextraction import extract_links
 from backlinkbot.robotstags import parse_x_robots_tag
@@ -68,20 +68,29 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BacklinksSpider:
-        spider: BacklinksSpider = super().from_crawler(crawler, *args, **kwargs)
-        settings = crawler.settings
-        spider.follow_links = settings.getbool("BACKLINKBOT_FOLLOW_LINKS")
-        spider.close_when_done = settings.getbool("BACKLINKBOT_CLOSE_WHEN_DONE")
-        spider.cluster = Cluster(
-            spider.server,
-            CrawlKeys(settings.get("BACKLINKBOT_REDIS_PREFIX")),
-            str(settings.get("BACKLINKBOT_WORKER_ID")),
-            worker_timeout=settings.getfloat("BACKLINKBOT_WORKER_TIMEOUT"),
-            max_pages=settings.getint("BACKLINKBOT_MAX_PAGES"),
-        )
+        # Skip RedisSpider.from_crawler: it connects to Redis right away, but
+        # spiders are built before add-ons finalize the settings (REDIS_URL
+        # of the embedded default, key names). Connect when the spider opens.
+        spider: BacklinksSpider = super(RedisSpider, cls).from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._on_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         return spider
+
+    def setup_redis(self, crawler: Crawler | None = None) -> None:
+        crawler = crawler or self.crawler
+        settings = crawler.settings
+        keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+        self.redis_key = keys.start_urls
+        super().setup_redis(crawler)
+        self.follow_links = settings.getbool("BACKLINKBOT_FOLLOW_LINKS")
+        self.close_when_done = settings.getbool("BACKLINKBOT_CLOSE_WHEN_DONE")
+        self.cluster = Cluster(
+            self.server,
+            keys,
+            worker_name(settings),
+            worker_timeout=settings.getfloat("BACKLINKBOT_WORKER_TIMEOUT"),
+            max_pages=settings.getint("BACKLINKBOT_MAX_PAGES"),
+        )
 
     # -- seeds ---------------------------------------------------------------
 
@@ -124,6 +133,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         raise DontCloseSpider
 
     def _on_opened(self, spider: Any) -> None:
+        self.setup_redis(self.crawler)
         self.cluster.heartbeat()
 
     def _on_closed(self, spider: Any, reason: str) -> None:
