@@ -51,6 +51,11 @@ REFERER_ENABLED = False
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
+DOWNLOADER_MIDDLEWARES = {
+    # Checks every request, also those that waited for robots.txt.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "backlinkbot.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": 100,
+}
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 100,
     "pipelines.dedup.EdgeDedupPipeline": 200,

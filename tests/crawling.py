@@ -1,0 +1,121 @@
+"""Helpers for end-to-end tests: run a real crawl against the demo web."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from backlinkbot.demoweb import DemoWebServer, SyntheticWeb
+from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.runner import CrawlOptions, CrawlSummary, push_seeds, reset_frontier, run_crawl
+from backlinkbot.storage.schema import EDGE_FIELDS
+
+#: Settings that make test crawls quick; the semantics are the defaults'.
+FAST = {
+    "BACKLINKBOT_SINK_FLUSH_SECONDS": "0.3",
+    "BACKLINKBOT_STATS_INTERVAL": "0.5",
+    "DOWNLOAD_TIMEOUT": "10",
+    "DNS_TIMEOUT": "3",
+    "RETRY_TIMES": "1",
+    "LOG_LEVEL": "DEBUG",
+}
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def crawl_web(
+    web: SyntheticWeb,
+    server: DemoWebServer,
+    *,
+    redis_url: str,
+    mongo_uri: str,
+    database: str,
+    prefix: str,
+    log_dir: Path,
+    workers: int = 2,
+    fresh: bool = True,
+    settings: dict[str, str] | None = None,
+) -> CrawlSummary:
+    client = redis.Redis.from_url(redis_url)
+    keys = CrawlKeys(prefix)
+    if fresh:
+        reset_frontier(client, keys)
+    push_seeds(client, keys, web.seeds)
+    options = CrawlOptions(
+        workers=workers,
+        settings={**FAST, **(settings or {})},
+        log_dir=log_dir,
+        progress_interval=60.0,
+    )
+    with environment(
+        REDIS_URL=redis_url,
+        MONGODB_URI=mongo_uri,
+        MONGODB_DATABASE=database,
+        BACKLINKBOT_REDIS_PREFIX=prefix,
+        http_proxy=server.url,
+    ):
+        with open(os.devnull, "w") as quiet:
+            summary = run_crawl(client, keys, options, out=quiet)
+    client.close()
+    return summary
+
+
+def edge_key(doc: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(doc.get(f) for f in EDGE_FIELDS)
+
+
+def stored_edges(db: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (d["src"], d["dst"]): {f: d.get(f) for f in EDGE_FIELDS}
+        for d in db.links.find({"lost_at": None})
+    }
+
+
+def diff_edges(
+    expected: list[dict[str, Any]], stored: dict[tuple[str, str], dict[str, Any]]
+) -> list[str]:
+    """Human-readable differences between ground truth and the graph."""
+    want = {(e["src"], e["dst"]): {f: e.get(f) for f in EDGE_FIELDS} for e in expected}
+    problems = []
+    for key in sorted(want.keys() - stored.keys()):
+        problems.append(f"missing {key[0]} -> {key[1]}: {want[key]}")
+    for key in sorted(stored.keys() - want.keys()):
+        problems.append(f"extra   {key[0]} -> {key[1]}: {stored[key]}")
+    for key in sorted(want.keys() & stored.keys()):
+        for f in EDGE_FIELDS:
+            if want[key][f] != stored[key][f]:
+                problems.append(
+                    f"differs {key[0]} -> {key[1]} {f}: want {want[key][f]!r}, "
+                    f"got {stored[key][f]!r}"
+                )
+    return problems
+
+
+def worker_pages(redis_url: str, prefix: str) -> dict[str, int]:
+    """Pages fetched by each worker, from the cluster stats."""
+    client = redis.Redis.from_url(redis_url)
+    raw = client.hgetall(CrawlKeys(prefix).worker_stats)
+    client.close()
+    pages = {}
+    for key, value in raw.items():
+        worker, _, counter = key.decode().partition("|")
+        if counter == "backlinkbot/pages/fetched":
+            pages[worker] = int(value)
+    return pages
