@@ -74,14 +74,16 @@ def print_tables(result: dict[str, Any], console: Console) -> None:
         domains.add_row(row["domain"], str(row["links"]), str(row["dofollow"]), rating)
     console.print(domains)
     links = Table(title="Backlinks")
-    for column in ("source", "target", "anchor", "kind", "rel", "first seen", "last seen"):
+    show_target = result["by"] != "url"
+    columns = ["source", *(["target"] if show_target else []), "anchor", "kind", "rel",
+               "first seen", "last seen"]  # fmt: skip
+    for column in columns:
         links.add_column(column, overflow="fold")
     for link in result["backlinks"]:
         anchor = link.get("anchor") or (f"[img] {link.get('alt', '')}" if link.get("image") else "")
-        links.add_row(
-            link["src"], link["dst"], anchor, link["kind"], _flags(link),
-            f"{link['first_seen']:%Y-%m-%d %H:%M}", f"{link['last_seen']:%Y-%m-%d %H:%M}",
-        )  # fmt: skip
+        row = [link["src"], *([link["dst"]] if show_target else []), anchor, link["kind"],
+               _flags(link), f"{link['first_seen']:%Y-%m-%d}", f"{link['last_seen']:%Y-%m-%d}"]  # fmt: skip
+        links.add_row(*row)
     console.print(links)
 
 

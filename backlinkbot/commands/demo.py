@@ -17,6 +17,7 @@ import sys
 from rich.console import Console
 
 from backlinkbot.commands.backlinks import print_tables, report
+from backlinkbot.storage.queries import parse_target
 from backlinkbot.runner import CrawlOptions, format_summary, push_seeds, reset_frontier, run_crawl
 from backlinkbot.services import (
     crawl_keys,
@@ -46,10 +47,8 @@ def run(args: argparse.Namespace) -> int:
     os.environ["BACKLINKBOT_REDIS_PREFIX"] = DEMO_PREFIX
     console = Console()
     with DemoWebServer(web) as server, running_services():
-        console.print(
-            f"demo web: {len(web.hosts)} sites, {len(web.resources)} URLs, "
-            f"served at {server.url} (used as the workers' HTTP proxy)"
-        )
+        print(f"demo web: {len(web.hosts)} sites, {len(web.resources)} URLs, served at "
+              f"{server.url} (the workers' HTTP proxy)", file=sys.stderr)  # fmt: skip
         os.environ["http_proxy"] = server.url
         os.environ.pop("no_proxy", None)
         db = open_database()
@@ -69,12 +68,10 @@ def run(args: argparse.Namespace) -> int:
         if not summary.ok:
             print(f"a worker failed; see {options.log_dir}", file=sys.stderr)
             return 1
-        target = web.demo_target or web.seeds[0]
+        target = parse_target(web.demo_target or web.seeds[0], kind="domain").value
         query = argparse.Namespace(target=target, by=None, limit=15, sort="links")
         print()
         print_tables(report(db, query), console)
-        console.print(
-            f"\nThe demo graph stays in database {DEMO_DATABASE!r}; query it again with:\n"
-            f"  MONGODB_DATABASE={DEMO_DATABASE} backlinkbot backlinks {target}"
-        )
+        print(f"\nThe demo graph stays in database {DEMO_DATABASE!r}; query it again with:")
+        print(f"  MONGODB_DATABASE={DEMO_DATABASE} backlinkbot backlinks {target}")
     return 0
