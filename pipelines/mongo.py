@@ -26,6 +26,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, task, threads
 
+from backlinkbot import signals as our_signals
 from backlinkbot.items import PageItem
 from backlinkbot.storage.domains import recount_domains
 from backlinkbot.storage.schema import ensure_indexes
@@ -51,6 +52,7 @@ class MongoSinkPipeline:
         database: str,
         *,
         stats: StatsCollector,
+        signals: Any = None,
         batch_pages: int,
         flush_seconds: float,
         max_retries: int,
@@ -59,6 +61,7 @@ class MongoSinkPipeline:
         self.uri = uri
         self.database = database
         self.stats = stats
+        self.signals = signals
         self.batch_pages = batch_pages
         self.flush_seconds = flush_seconds
         self.max_retries = max_retries
@@ -82,6 +85,7 @@ class MongoSinkPipeline:
             str(uri),
             str(settings.get("MONGODB_DATABASE") or "backlinkbot"),
             stats=crawler.stats,
+            signals=crawler.signals,
             batch_pages=settings.getint("BACKLINKBOT_SINK_BATCH_PAGES"),
             flush_seconds=settings.getfloat("BACKLINKBOT_SINK_FLUSH_SECONDS"),
             max_retries=settings.getint("BACKLINKBOT_SINK_MAX_RETRIES"),
@@ -144,6 +148,7 @@ class MongoSinkPipeline:
                 self._count("pages_failed", len(batch))
                 continue
             self._record(result)
+            self._stored([page.url for page in batch])
             self.touched_domains |= result.touched_domains
             if time.monotonic() - self.last_recount > DOMAIN_RECOUNT_INTERVAL:
                 self._recount(db)
@@ -159,6 +164,12 @@ class MongoSinkPipeline:
             self.touched_domains |= domains
         else:
             self._count("domains_counted", written)
+
+    def _stored(self, urls: list[str]) -> None:
+        if self.signals is not None:
+            reactor.callFromThread(  # type: ignore[attr-defined]
+                self.signals.send_catch_log, signal=our_signals.pages_stored, urls=urls
+            )
 
     def _record(self, result: WriteResult) -> None:
         self._count("pages_written", result.pages)
