@@ -4,6 +4,9 @@ Runs before the crawler's settings are frozen (Scrapy add-ons) and sets, at
 "addon" priority so that ``-s NAME=VALUE`` still wins:
 
 - the scrapy-redis key names, from ``BACKLINKBOT_REDIS_PREFIX``;
+- how often an idle worker looks at the shared queue
+  (``BACKLINKBOT_IDLE_POLL_INTERVAL``): Scrapy's engine wakes an idle spider
+  every 5 s, long enough for one worker to drain a small frontier alone;
 - ``REDIS_URL`` / ``MONGODB_URI`` of the embedded local servers, which it
   starts (once per process) when neither is configured and
   ``BACKLINKBOT_EMBEDDED`` is on: the single-machine default.
@@ -15,6 +18,8 @@ import atexit
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from scrapy.core.engine import ExecutionEngine
 
 from backlinkbot.frontier.keys import CrawlKeys
 
@@ -41,6 +46,11 @@ def _start_embedded(data_dir: str) -> None:
 
 class BacklinkbotAddon:
     def update_settings(self, settings: BaseSettings) -> None:
+        poll = settings.getfloat("BACKLINKBOT_IDLE_POLL_INTERVAL")
+        if poll > 0:
+            # A class constant of the engine, read when the engine opens the
+            # spider (after add-ons ran); one crawler per worker process.
+            ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = poll
         keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
         settings.set("SCHEDULER_QUEUE_KEY", keys.requests, priority="addon")
         settings.set("SCHEDULER_DUPEFILTER_KEY", keys.dupefilter, priority="addon")

@@ -13,6 +13,7 @@ __all__ = [
     "BACKLINKBOT_DATA_DIR",
     "BACKLINKBOT_EMBEDDED",
     "BACKLINKBOT_FOLLOW_LINKS",
+    "BACKLINKBOT_IDLE_POLL_INTERVAL",
     "BACKLINKBOT_MAX_PAGES",
     "BACKLINKBOT_REDIS_PREFIX",
     "BACKLINKBOT_SINK_BATCH_PAGES",
@@ -30,6 +31,9 @@ BACKLINKBOT_REDIS_PREFIX = os.environ.get("BACKLINKBOT_REDIS_PREFIX") or "backli
 BACKLINKBOT_WORKER_ID = ""
 #: Seconds without a heartbeat after which a worker counts as gone.
 BACKLINKBOT_WORKER_TIMEOUT = 60.0
+#: Seconds between an idle worker's looks at the shared queue (Scrapy's
+#: engine otherwise looks every 5 s).
+BACKLINKBOT_IDLE_POLL_INTERVAL = 1.0
 #: Requests handed out by the frontier, cluster-wide; 0 means no limit.
 BACKLINKBOT_MAX_PAGES = 0
 #: Close the spider once the frontier is empty and every worker is idle;

@@ -33,6 +33,8 @@ class CrawlOptions:
     settings: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
     progress_interval: float = 2.0
+    #: Seeds to queue once every worker is up (instead of before they start).
+    seeds_after_start: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +92,17 @@ def _worker_command(options: CrawlOptions, index: int) -> list[str]:
     return command
 
 
+def _wait_for_workers(
+    server: redis.Redis, keys: CrawlKeys, workers: list[subprocess.Popen[bytes]],
+    *, timeout: float = 60.0,
+) -> None:  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while int(server.hlen(keys.heartbeat)) < len(workers):
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            return
+        time.sleep(0.1)
+
+
 def progress_line(stats: dict[str, int], queued: int, rate: float) -> str:
     return (
         f"pages {stats.get('backlinkbot/pages/fetched', 0)}"
@@ -115,6 +128,9 @@ def run_crawl(
     ]
     last_pages, last_time = 0, started
     try:
+        if options.seeds_after_start:
+            _wait_for_workers(server, keys, workers)
+            push_seeds(server, keys, options.seeds_after_start)
         while any(w.poll() is None for w in workers):
             time.sleep(min(options.progress_interval, 0.5))
             now = time.monotonic()

@@ -12,13 +12,14 @@ import redis
 
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb
 from backlinkbot.frontier.keys import CrawlKeys
-from backlinkbot.runner import CrawlOptions, CrawlSummary, push_seeds, reset_frontier, run_crawl
+from backlinkbot.runner import CrawlOptions, CrawlSummary, reset_frontier, run_crawl
 from backlinkbot.storage.schema import EDGE_FIELDS
 
 #: Settings that make test crawls quick; the semantics are the defaults'.
 FAST = {
     "BACKLINKBOT_SINK_FLUSH_SECONDS": "0.3",
     "BACKLINKBOT_STATS_INTERVAL": "0.5",
+    "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.3",
     "DOWNLOAD_TIMEOUT": "10",
     "DNS_TIMEOUT": "3",
     "RETRY_TIMES": "1",
@@ -57,9 +58,9 @@ def crawl_web(
     keys = CrawlKeys(prefix)
     if fresh:
         reset_frontier(client, keys)
-    push_seeds(client, keys, web.seeds)
     options = CrawlOptions(
         workers=workers,
+        seeds_after_start=list(web.seeds),
         settings={**FAST, **(settings or {})},
         log_dir=log_dir,
         progress_interval=60.0,

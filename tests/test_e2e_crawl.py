@@ -23,7 +23,8 @@ def web() -> SyntheticWeb:
 
 @pytest.fixture(scope="module")
 def server(web: SyntheticWeb) -> Iterator[DemoWebServer]:
-    with DemoWebServer(web) as running:
+    # A little think time per response spreads the crawl over both workers.
+    with DemoWebServer(web, latency=0.03) as running:
         yield running
 
 

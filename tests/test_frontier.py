@@ -104,7 +104,16 @@ def cluster_pair(redis_client: Any, redis_prefix: str) -> tuple[Cluster, Cluster
     b = Cluster(redis_client, keys, "b", worker_timeout=60, max_pages=0)
     a.heartbeat()
     b.heartbeat()
+    redis_client.set(keys.dequeued, 1)  # the crawl has started
     return a, b, keys
+
+
+def test_workers_started_before_the_seeds_wait_for_them(
+    redis_client: Any, redis_prefix: str
+) -> None:
+    a = Cluster(redis_client, CrawlKeys(redis_prefix), "a", worker_timeout=60, max_pages=0)
+    a.heartbeat()
+    assert not a.idle()
 
 
 def test_crawl_is_finished_only_when_queue_empty_and_nobody_busy(
@@ -134,6 +143,7 @@ def test_a_dead_busy_worker_does_not_block_the_end(redis_client: Any, redis_pref
     a.heartbeat()
     redis_client.hset(keys.busy, "dead", time.time())
     redis_client.hset(keys.heartbeat, "dead", time.time() - 60)
+    redis_client.set(keys.dequeued, 5)
     assert a.idle()
 
 

@@ -3,8 +3,9 @@
 A worker is *busy* from the moment it takes a request from the queue (the
 queue's pop marks it, atomically) until its engine is idle again (nothing in
 flight, nothing left to parse or store), when :meth:`Cluster.idle` unmarks it.
-The crawl is finished when the queue and the seed list are empty (or the page
-budget is spent) and no live worker is busy. A worker whose heartbeat is older
+The crawl is finished when at least one request was handed out, the queue
+and the seed list are empty (or the page budget is spent) and no live worker
+is busy. (Workers started before the seeds arrive wait for them.) A worker whose heartbeat is older
 than ``BACKLINKBOT_WORKER_TIMEOUT`` is not live: a dead worker does not keep
 the others waiting forever.
 """
@@ -24,7 +25,9 @@ __all__ = ["Cluster"]
 _IDLE = """
 redis.call('HDEL', KEYS[1], ARGV[1])
 local budget = tonumber(ARGV[4])
-local spent = budget > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= budget
+local dequeued = tonumber(redis.call('GET', KEYS[5]) or '0')
+if dequeued == 0 then return 0 end
+local spent = budget > 0 and dequeued >= budget
 if not spent and redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
 if redis.call('LLEN', KEYS[4]) > 0 then return 0 end
 local now = tonumber(ARGV[2])
