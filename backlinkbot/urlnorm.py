@@ -1,0 +1,357 @@
+"""URL normalization: the identity of a page.
+
+Every source and target URL goes through :func:`normalize_url` before it is
+stored or compared (DESIGN.md, "URL normalization"):
+
+1. strip surrounding whitespace and resolve against a base per the WHATWG URL
+   Standard (https://url.spec.whatwg.org/#concept-basic-url-parser), done by
+   ada (``ada_url``), which passes the web-platform-tests URL suite;
+2. keep ``http`` and ``https`` only;
+3. lowercase scheme and host, IDN hosts in punycode, no trailing dot on the
+   host, no default port, no userinfo;
+4. no fragment;
+5. path and query exactly as :func:`w3lib.url.canonicalize_url` gives them;
+6. no tracking parameters (``utm_*``, ``gclid``, ``fbclid``, ``msclkid``);
+7. a URL longer than :data:`MAX_URL_LENGTH` after all that is rejected.
+
+Rejections raise :class:`InvalidURL`, and nothing else does: callers count
+them by :attr:`InvalidURL.reason`.
+
+Step 5 has a fast path. Most paths and queries on the web are already in the
+form ``canonicalize_url`` produces; :func:`_canonical_path` and
+:func:`_canonical_query` recognise
+that form with two regular expressions and then only sorts and filters the
+query; anything else goes through ``canonicalize_url`` itself. The output is
+the same either way (tests/test_urlnorm_differential.py checks that against a
+plain composition of the steps on generated URLs, hostile ones included).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Final
+from urllib.parse import unquote_to_bytes
+
+from ada_url._ada_wrapper import ffi, lib
+from w3lib.url import canonicalize_url
+
+__all__ = [
+    "MAX_URL_LENGTH",
+    "REASONS",
+    "TRACKING_PARAMETERS",
+    "InvalidURL",
+    "normalize_url",
+    "normalize_url_cached",
+    "resolve_url",
+    "url_host",
+]
+
+#: Longest normalized URL accepted (DESIGN.md step 7); 2,048 is also what
+#: sitemaps.org allows for a ``<loc>`` and what most crawlers keep.
+MAX_URL_LENGTH: Final = 2048
+
+#: Query parameters dropped by name (DESIGN.md step 6), besides ``utm_*``.
+TRACKING_PARAMETERS: Final = frozenset({"gclid", "fbclid", "msclkid"})
+
+#: Every value :attr:`InvalidURL.reason` takes.
+REASONS: Final = ("unparsable", "scheme", "too_long")
+
+_HTTP: Final = 0  # ada::scheme::type::HTTP
+_HTTPS: Final = 2  # ada::scheme::type::HTTPS
+_OMITTED: Final = 0xFFFFFFFF  # ada::url_components::omitted
+_CACHE_SIZE: Final = 1 << 17
+
+
+class InvalidURL(ValueError):
+    """A string that does not name a web page.
+
+    :attr:`reason` is one of :data:`REASONS`: ``"unparsable"`` (the URL
+    Standard rejects it, or the host is only dots), ``"scheme"`` (a URL, but
+    not ``http`` or ``https``) or ``"too_long"``. :attr:`url` is the input.
+    """
+
+    def __init__(self, reason: str, url: str) -> None:
+        if reason not in REASONS:
+            raise ValueError(f"expected a reason in {REASONS}, got {reason!r}")
+        shown = url if len(url) <= 200 else f"{url[:200]}..."
+        super().__init__(f"{reason}: {shown!r}")
+        self.reason = reason
+        self.url = url
+
+    def __reduce__(self) -> tuple[type[InvalidURL], tuple[str, str]]:
+        return (InvalidURL, (self.reason, self.url))
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A str with lone surrogates cannot be UTF-8. Browsers convert URL
+        # input to a USVString first, which joins surrogate pairs and turns
+        # lone surrogates into U+FFFD (WebIDL, "convert to a scalar value
+        # string"); UTF-16 with surrogatepass does both.
+        return (
+            text.encode("utf-16-le", "surrogatepass")
+            .decode("utf-16-le", "replace")
+            .encode()
+        )
+
+
+def _parse(url: str, base: str | None) -> object:
+    """Return an ada URL handle (free it with ``lib.ada_free``), or None."""
+    data = _utf8(url)
+    if base is None:
+        handle = lib.ada_parse(data, len(data))
+    else:
+        base_data = _utf8(base)
+        handle = lib.ada_parse_with_base(data, len(data), base_data, len(base_data))
+    if lib.ada_is_valid(handle):
+        return handle
+    lib.ada_free(handle)
+    return None
+
+
+def _href(handle: object) -> str:
+    href = lib.ada_get_href(handle)
+    # The href of a parsed URL is ASCII: the URL Standard percent-encodes
+    # every non-ASCII code point and serializes hosts with domain to ASCII.
+    return ffi.unpack(href.data, href.length).decode("ascii")  # type: ignore[no-any-return]
+
+
+def resolve_url(url: str, base: str | None = None) -> str:
+    """Resolve *url* against *base* per the URL Standard; return the href.
+
+    This is step 1 alone, for any scheme. Leading and trailing C0 controls
+    and spaces are stripped and tabs and newlines removed, as the Standard's
+    basic URL parser does.
+
+    >>> resolve_url("../c?d#e", "http://EXAMPLE.com/a/b")
+    'http://example.com/c?d#e'
+    """
+    handle = _parse(url, base)
+    if handle is None:
+        raise InvalidURL("unparsable", url)
+    try:
+        return _href(handle)
+    finally:
+        lib.ada_free(handle)
+
+
+@lru_cache(maxsize=4096)
+def _reparse_host(host: str) -> str | None:
+    # Dropping the trailing dots can turn a domain into an IPv4 address
+    # ("0x7f.1.." is a domain, "0x7f.1" is 127.0.0.1), so the host goes through
+    # the URL Standard's host parser once more; without this the result would
+    # change when normalized a second time.
+    handle = _parse(f"http://{host}/", None)
+    if handle is None:
+        return None
+    try:
+        href = _href(handle)
+    finally:
+        lib.ada_free(handle)
+    return href[7:-1]
+
+
+# What canonicalize_url leaves of a path (w3lib.url, canonicalize_url steps 2
+# and 3): it percent-decodes every octet except "%25", "%2F", "%3B" and "%3F",
+# then percent-encodes again with upper-case hex every octet outside RFC 3986
+# "reserved" and "unreserved", "|" and "%". So a path is already canonical when
+# it is made of those characters and of "%XX" escapes that would come back
+# unchanged. "#" and "?" never occur in a parsed path; ";" is left out because
+# w3lib treats ";" in the last segment as the start of RFC 2396 parameters and
+# resolves dot segments before it ("/a/..;x" becomes "/;x").
+_PATH_LITERALS: Final = (
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"  # unreserved
+    ":/[]@!$&'()*+,="  # reserved, without "?", "#" and ";"
+    "|"
+)
+# And of a query (steps 1 and 4): it splits at "&", drops empty fields, splits
+# each at its first "=", percent-decodes with "+" as space, sorts by (key,
+# value) bytes, and percent-encodes each part again keeping only "unreserved"
+# as is and writing space as "+".
+_QUERY_LITERALS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+
+def _escape_pattern(kept: frozenset[int]) -> str:
+    """A pattern for "%XX" with upper-case hex, for the octets in *kept*."""
+    hexdigits = "0123456789ABCDEF"
+    branches = []
+    for high in range(16):
+        lows = "".join(hexdigits[low] for low in range(16) if high * 16 + low in kept)
+        if lows:
+            branches.append(f"{hexdigits[high]}[{lows}]")
+    return f"%(?:{'|'.join(branches)})"
+
+
+_PATH_KEPT_ESCAPES: Final = frozenset(
+    {octet for octet in range(256) if chr(octet) not in _PATH_LITERALS + ";?%"}
+    | {0x25, 0x2F, 0x3B, 0x3F}
+)
+_QUERY_KEPT_ESCAPES: Final = frozenset(
+    octet for octet in range(256) if chr(octet) not in _QUERY_LITERALS + " "
+)
+_CANONICAL_PATH: Final = re.compile(
+    f"(?:[{re.escape(_PATH_LITERALS)}]+|{_escape_pattern(_PATH_KEPT_ESCAPES)})*"
+)
+_QUERY_PART: Final = f"(?:[{re.escape(_QUERY_LITERALS)}+]+|{_escape_pattern(_QUERY_KEPT_ESCAPES)})*"
+_CANONICAL_QUERY: Final = re.compile(f"(?:{_QUERY_PART}={_QUERY_PART}|&)*")
+
+
+def _canonical_path(path: str) -> bool:
+    """Whether canonicalize_url leaves this parsed *path* as it is."""
+    return _CANONICAL_PATH.fullmatch(path) is not None
+
+
+def _decoded_field(field: str) -> tuple[bytes, bytes]:
+    key, _, value = field.partition("=")
+    return unquote_to_bytes(key.replace("+", " ")), unquote_to_bytes(value.replace("+", " "))
+
+
+def _canonical_query(query: str) -> list[str] | None:
+    """The fields of canonicalize_url's form of *query*, or None if unsure.
+
+    None means *query* is not made of fields canonicalize_url would leave
+    as they are; the caller then lets canonicalize_url do the work.
+    """
+    if _CANONICAL_QUERY.fullmatch(query) is None:
+        return None
+    fields = [field for field in query.split("&") if field]
+    if len(fields) > 1:
+        if "%" in query:
+            fields.sort(key=_decoded_field)
+        else:
+            # Without escapes, sorting by (key, value) is sorting "key\0value":
+            # keys hold no "=", and "\0" sorts before every other character.
+            # "+" (space once decoded) and space both sort below every
+            # unreserved character, so the raw "+" orders like the space.
+            fields.sort(key=lambda field: field.replace("=", "\0", 1))
+    return fields
+
+
+def _is_tracking(field: str) -> bool:
+    # The key of a canonical field is percent-encoded only where needed, so a
+    # key that decodes to "utm_x" or "gclid" is spelt exactly like that.
+    key = field.partition("=")[0]
+    return key.startswith("utm_") or key in TRACKING_PARAMETERS
+
+
+def normalize_url(url: str, base: str | None = None) -> str:
+    """Return the normalized form of *url*, resolved against *base*.
+
+    Raises :class:`InvalidURL` when *url* is not a link to a web page.
+
+    >>> normalize_url(" HTTP://User@Bücher.Example.:80/a/./b/../c?utm_source=x&z=1&a=2#top ")
+    'http://xn--bcher-kva.example/a/c?a=2&z=1'
+    >>> normalize_url("../img/a%7e.png", "https://example.com/news/today/")
+    'https://example.com/news/img/a~.png'
+    """
+    handle = _parse(url, base)
+    if handle is None:
+        raise InvalidURL("unparsable", url)
+    try:
+        scheme_type = lib.ada_get_scheme_type(handle)
+        if scheme_type != _HTTP and scheme_type != _HTTPS:
+            raise InvalidURL("scheme", url)
+        href = _href(handle)
+        parts = lib.ada_get_components(handle)
+        host_start = parts.host_start
+        host_end = parts.host_end
+        port = parts.port
+        path_start = parts.pathname_start
+        search_start = parts.search_start
+        hash_start = parts.hash_start
+    finally:
+        lib.ada_free(handle)
+
+    # Step 3. ada has lowercased the scheme and host, converted an IDN host
+    # to punycode (UTS #46 as the URL Standard profiles it), serialized IP
+    # addresses canonically and dropped the default port. When there is
+    # userinfo, host_start points at the "@".
+    if href[host_start] == "@":
+        host_start += 1
+    host = href[host_start:host_end]
+    if host[-1:] == ".":
+        reparsed = _reparse_host(host.rstrip("."))
+        if not reparsed:
+            raise InvalidURL("unparsable", url)
+        host = reparsed
+    prefix = "https://" if scheme_type == _HTTPS else "http://"
+    authority = host if port == _OMITTED else f"{host}:{port}"
+
+    # Steps 4 and 5: the fragment goes, path and query as canonicalize_url
+    # gives them.
+    path_end = search_start if search_start != _OMITTED else hash_start
+    if path_end == _OMITTED:
+        path_end = len(href)
+    path = href[path_start:path_end]
+    query = ""
+    if search_start != _OMITTED:
+        query = href[search_start + 1 : hash_start if hash_start != _OMITTED else len(href)]
+
+    fields = _canonical_query(query) if query else []
+    if fields is None or not _canonical_path(path):
+        # canonicalize_url only looks at the host to lowercase and IDNA-encode
+        # it, so a placeholder host makes it work on path and query alone.
+        try:
+            canonical = canonicalize_url(f"http://h{path}?{query}" if query else f"http://h{path}")
+        except ValueError:  # pragma: no cover - no ada path or query makes it raise
+            raise InvalidURL("unparsable", url) from None
+        path, _, query = canonical[8:].partition("?")
+        fields = query.split("&") if query else []
+
+    # Step 6.
+    if fields:
+        fields = [field for field in fields if not _is_tracking(field)]
+    result = f"{prefix}{authority}{path}?{'&'.join(fields)}" if fields else f"{prefix}{authority}{path}"
+
+    # Step 7.
+    if len(result) > MAX_URL_LENGTH:
+        raise InvalidURL("too_long", url)
+    return result
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_or_reason(url: str, base: str | None) -> tuple[bool, str]:
+    try:
+        return True, normalize_url(url, base)
+    except InvalidURL as exc:
+        # Keep the reason, not the exception: re-raising one exception object
+        # would grow its traceback on every cache hit.
+        return False, exc.reason
+
+
+def normalize_url_cached(url: str, base: str | None = None) -> str:
+    """:func:`normalize_url` behind an LRU cache of recent (url, base) pairs.
+
+    A crawler meets the same hrefs over and over (navigation, footers), so
+    this is what the spider and the pipelines call. A cached rejection raises
+    a new :class:`InvalidURL` with the same reason.
+    """
+    ok, value = _normalize_or_reason(url, base)
+    if ok:
+        return value
+    raise InvalidURL(value, url)
+
+
+def url_host(normalized_url: str) -> str:
+    """Return the host of a URL that :func:`normalize_url` returned.
+
+    No parsing: a normalized URL is ``scheme://host[:port]/...`` with no
+    userinfo, so the host is what lies between ``//`` and the next ``/``,
+    minus the port (an IPv6 host keeps its brackets).
+
+    >>> url_host("https://[2001:db8::1]:8443/x")
+    '[2001:db8::1]'
+    >>> url_host("http://example.com:8080/")
+    'example.com'
+    """
+    start = normalized_url.find("//") + 2
+    if start == 1:
+        raise ValueError(f"expected a normalized URL, got {normalized_url!r}")
+    end = normalized_url.find("/", start)
+    authority = normalized_url[start:] if end == -1 else normalized_url[start:end]
+    if authority[:1] == "[":
+        return authority[: authority.find("]") + 1]
+    return authority.partition(":")[0]
