@@ -240,6 +240,11 @@ def _canonical_query(query: str) -> list[str] | None:
     None means *query* is not made of fields canonicalize_url would leave
     as they are; the caller then lets canonicalize_url do the work.
     """
+    if "%20" in query:
+        # canonicalize_url writes a space as "+". "%20" is always an escape
+        # (the hex digits of an escape are never "%"), and if the query holds
+        # a "%" that starts none, the pattern below turns it down anyway.
+        query = query.replace("%20", "+")
     if _CANONICAL_QUERY.fullmatch(query) is None:
         return None
     fields = [field for field in query.split("&") if field]
