@@ -83,10 +83,14 @@ def summary(report: RankReport, *, top: int = 10) -> dict[str, Any]:
             "harmonic": "exact" if scores.harmonic.exact else "hyperball",
             "seconds": {k: round(v, 3) for k, v in scores.seconds.items()},
             "top": [
-                {"name": r.label, "rating": r.rating, "pagerank": r.pagerank,
-                 "harmonic": r.harmonic}
+                {
+                    "name": r.label,
+                    "rating": r.rating,
+                    "pagerank": r.pagerank,
+                    "harmonic": r.harmonic,
+                }
                 for r in scores.top(top)
-            ],  # fmt: skip
+            ],
         }
 
     return {
