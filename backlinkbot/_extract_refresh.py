@@ -1,7 +1,7 @@
 """The target URL of a ``<meta http-equiv=refresh>``, parsed as browsers do.
 
 This is the HTML Standard's "shared declarative refresh steps" (HTML,
-§4.2.5.3 "Pragma directives", refresh state), up to the point where the URL
+"Pragma directives", refresh state), up to the point where the URL
 string would be parsed: what it returns is the URL as written, for the
 normalizer to resolve.
 """

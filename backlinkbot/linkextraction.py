@@ -23,6 +23,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from backlinkbot._extract_depth import limit_depth
 from backlinkbot._extract_refresh import parse_refresh
+from backlinkbot._extract_sections import assign_sections
 from backlinkbot.items import RawLink
 from backlinkbot.robotstags import ROBOTS_TOKEN
 
@@ -45,22 +46,7 @@ _SELECTOR = (
     " a[href] script, a[href] style"
 )
 
-# Landmarks (WAI-ARIA 1.2, §5.3.4 "Landmark Roles"; HTML-AAM for the
-# implicit roles of HTML elements) and the section names we give them.
-_ROLE_SECTION = {
-    "banner": "header",
-    "navigation": "nav",
-    "contentinfo": "footer",
-    "complementary": "aside",
-    "main": "main",
-}
-_TAG_SECTION = {"nav": "nav", "aside": "aside", "main": "main"}
-# HTML-AAM: <header> is "banner" and <footer> "contentinfo" only when not
-# scoped to <article>, <aside>, <main>, <nav> or <section> (or an element with
-# the corresponding role); inside those they are generic.
-_SCOPING_TAGS = frozenset({"article", "aside", "main", "nav", "section"})
-_SCOPING_ROLES = frozenset({"article", "complementary", "main", "navigation", "region"})
-
+_ROBOTS = "robots"
 _SPLIT_TOKENS = re.compile(r"[\s,]+")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -135,56 +121,29 @@ def _visible_text(node: LexborNode) -> str:
     return "".join(parts)
 
 
-class _Sections:
-    """The nearest landmark of a node, memoized along ancestor chains."""
-
-    __slots__ = ("landmarks", "memo")
-
-    def __init__(self) -> None:
-        #: mem_id of every element that may change the section below it.
-        self.landmarks: set[int] = set()
-        #: mem_id -> (section of its descendants, inside a scoping element).
-        self.memo: dict[int, tuple[str, bool]] = {}
-
-    def of(self, node: LexborNode) -> str:
-        memo = self.memo
-        chain: list[LexborNode] = []
-        state: tuple[str, bool] = ("body", False)
-        current: LexborNode | None = node
-        while current is not None:
-            got = memo.get(current.mem_id)
-            if got is not None:
-                state = got
-                break
-            chain.append(current)
-            current = current.parent
-        landmarks = self.landmarks
-        for element in reversed(chain):
-            key = element.mem_id
-            if key in landmarks:
-                state = self._enter(element, state)
-            memo[key] = state
-        return state[0]
-
-    @staticmethod
-    def _enter(element: LexborNode, state: tuple[str, bool]) -> tuple[str, bool]:
-        section, scoped = state
-        tag = element.tag or ""
-        role = element.attrs.get("role")
-        roles = role.lower().split() if role else ()
-        # ARIA: the first recognized token of a role list is the role.
-        explicit = next((r for r in roles if r in _ROLE_SECTION), None)
-        if explicit is not None:
-            section = _ROLE_SECTION[explicit]
-        elif tag in _TAG_SECTION:
-            section = _TAG_SECTION[tag]
-        elif tag == "header" and not scoped:
-            section = "header"
-        elif tag == "footer" and not scoped:
-            section = "footer"
-        if tag in _SCOPING_TAGS or any(r in _SCOPING_ROLES for r in roles):
-            scoped = True
-        return section, scoped
+def _drop_script_text(
+    scripts: list[LexborNode], links: list[RawLink], link_nodes: list[LexborNode]
+) -> None:
+    """Recompute the text of links that hold ``<script>``/``<style>`` elements."""
+    index = {node.mem_id: i for i, node in enumerate(link_nodes) if node.tag == "a"}
+    dirty: set[int] = set()
+    for script in scripts:
+        owner = script.parent
+        while owner is not None and owner.mem_id not in index:
+            owner = owner.parent
+        if owner is not None:
+            dirty.add(index[owner.mem_id])
+    for i in dirty:
+        link = links[i]
+        node = link_nodes[i]
+        link.anchor = _collapse(_visible_text(node))
+        link.image = False
+        link.alt = ""
+        if not link.anchor:
+            img = node.css_first("img")
+            if img is not None:
+                link.image = True
+                link.alt = _collapse(img.attrs.get("alt") or "")
 
 
 def _robots(content: str) -> tuple[bool, bool]:
@@ -235,14 +194,12 @@ def extract_links(html: str, url: str) -> ExtractedPage:
     if not nodes:
         return page
 
-    sections = _Sections()
-    landmarks = sections.landmarks
     links: list[RawLink] = []
-    # Link nodes, parallel to ``links``, and the indices of links whose text
-    # holds <script>/<style> text, found by their descendants in the same pass.
+    # Link nodes, parallel to ``links``; landmark and sectioning candidates;
+    # <script>/<style> elements inside links, whose text is not anchor text.
     link_nodes: list[LexborNode] = []
-    dirty: set[int] = set()
-    link_index: dict[int, int] = {}
+    landmarks: list[LexborNode] = []
+    scripts: list[LexborNode] = []
     have_base = False
     have_refresh = False
     nofollow_page = False
@@ -260,25 +217,30 @@ def extract_links(html: str, url: str) -> ExtractedPage:
                     continue
                 href = ""
             nofollow, ugc, sponsored = _rel_flags(attrs.get("rel"))
-            link = RawLink(
-                href,
-                tag,
-                nofollow=nofollow,
-                ugc=ugc,
-                sponsored=sponsored,
-                section=sections.of(node.parent) if node.parent is not None else "body",
-            )
-            if tag == "area":
-                link.alt = _collapse(attrs.get("alt") or "")
-            else:
-                link.anchor = _collapse(node.text())
-                if not link.anchor:
+            image = False
+            if tag == "a":
+                anchor = _collapse(node.text())
+                alt = ""
+                if not anchor:
                     img = node.css_first("img")
                     if img is not None:
-                        link.image = True
-                        link.alt = _collapse(img.attrs.get("alt") or "")
-                link_index[node.mem_id] = len(links)
-            links.append(link)
+                        image = True
+                        alt = _collapse(img.attrs.get("alt") or "")
+            else:
+                anchor = ""
+                alt = _collapse(attrs.get("alt") or "")
+            links.append(
+                RawLink(
+                    href,
+                    tag,
+                    anchor=anchor,
+                    alt=alt,
+                    image=image,
+                    nofollow=nofollow,
+                    ugc=ugc,
+                    sponsored=sponsored,
+                )
+            )
             link_nodes.append(node)
         elif tag == "link":
             attrs = node.attrs
@@ -297,13 +259,10 @@ def extract_links(html: str, url: str) -> ExtractedPage:
             if content is None:
                 continue
             name = attrs.get("name")
-            if name is not None:
-                name = name.strip().lower()
-                if name == "robots" or name == ROBOTS_TOKEN:
-                    nofollow, noindex = _robots(content)
-                    nofollow_page = nofollow_page or nofollow
-                    noindex_page = noindex_page or noindex
-                continue
+            if name is not None and name.strip().lower() in (_ROBOTS, ROBOTS_TOKEN):
+                nofollow, noindex = _robots(content)
+                nofollow_page = nofollow_page or nofollow
+                noindex_page = noindex_page or noindex
             equiv = attrs.get("http-equiv")
             if have_refresh or equiv is None or equiv.strip().lower() != "refresh":
                 continue
@@ -321,26 +280,13 @@ def extract_links(html: str, url: str) -> ExtractedPage:
                 have_base = True
                 page.base_url = _resolve_base(node.attrs.get("href") or "", url)
         elif tag == "script" or tag == "style":
-            owner = node.parent
-            while owner is not None and owner.mem_id not in link_index:
-                owner = owner.parent
-            if owner is not None:
-                dirty.add(link_index[owner.mem_id])
+            scripts.append(node)
         else:
-            landmarks.add(node.mem_id)
+            landmarks.append(node)
 
-    for index in dirty:
-        link = links[index]
-        link.anchor = _collapse(_visible_text(link_nodes[index]))
-        if link.image and link.anchor:
-            link.image = False
-            link.alt = ""
-        elif not link.anchor and not link.image:
-            img = link_nodes[index].css_first("img")
-            if img is not None:
-                link.image = True
-                link.alt = _collapse(img.attrs.get("alt") or "")
-
+    assign_sections(links, link_nodes, landmarks)
+    if scripts:
+        _drop_script_text(scripts, links, link_nodes)
     if nofollow_page:
         for link in links:
             link.nofollow = True

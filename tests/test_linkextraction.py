@@ -11,7 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from backlinkbot._extract_depth import MAX_DEPTH, limit_depth
+from backlinkbot import _extract_sections
+from backlinkbot._extract_depth import MAX_DEPTH, _too_deep, limit_depth
 from backlinkbot._extract_refresh import parse_refresh
 from backlinkbot.items import KINDS, SECTIONS, RawLink
 from backlinkbot.linkextraction import MAX_TEXT, ExtractedPage, extract_links
@@ -54,6 +55,7 @@ LINKS = [
     ('<meta http-equiv="refresh" content="">', []),
     ('<meta http-equiv="refresh">', []),
     ('<meta http-equiv="content-type" content="text/html; url=/x">', []),
+    ('<meta name="x" http-equiv="refresh" content="0; url=/named">', [("meta_refresh", "/named")]),
     # Only the first refresh that parses takes effect ("will declaratively refresh").
     (
         '<meta http-equiv="refresh" content="0; url=/one">'
@@ -916,3 +918,78 @@ def test_limit_depth_keeps_links(parts: list[str], max_depth: int) -> None:
     assert {(link.kind, link.href) for link in extract_links(flat, URL).links} == {
         (link.kind, link.href) for link in extract_links(html, URL).links
     }
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([*TAGS, "<DIV>", "</Div>", "<b>", "</b>", "</nav>"]), max_size=80),
+    st.integers(0, 6),
+)
+def test_depth_check_agrees_with_the_limit(parts: list[str], max_depth: int) -> None:
+    html = "".join(parts)
+    flat = limit_depth(html, max_depth=max_depth, scan_from=0)
+    assert _too_deep(html, max_depth) == (flat != html)
+
+
+@pytest.fixture
+def walk_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sections by the memoized walk, as when the landmark pass runs over budget."""
+    monkeypatch.setattr(_extract_sections, "_by_landmark", lambda candidates, budget: None)
+
+
+@pytest.mark.parametrize(("markup", "section"), SECTION_CASES)
+def test_section_by_walk(markup: str, section: str, walk_only: None) -> None:
+    assert only(markup.format(a='<a href="/x">x</a>')).section == section
+
+
+LANDMARKY = [
+    "<header>",
+    "</header>",
+    "<footer>",
+    "</footer>",
+    "<nav>",
+    "</nav>",
+    "<aside>",
+    "</aside>",
+    "<main>",
+    "</main>",
+    "<article>",
+    "</article>",
+    "<section>",
+    "</section>",
+    "<div>",
+    "</div>",
+    '<div role="banner">',
+    '<div role="navigation">',
+    '<div role="article">',
+    '<div role="region">',
+    '<span role="contentinfo main">',
+    '<p role="button">',
+    '<a href="/x">x</a>',
+    "<map><area href=/m>",
+    '<link rel="canonical" href="/c">',
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(LANDMARKY), max_size=50))
+def test_section_strategies_agree(parts: list[str]) -> None:
+    html = "".join(parts)
+    by_landmark = extract_links(html, URL).links
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_extract_sections, "_by_landmark", lambda candidates, budget: None)
+        by_walk = extract_links(html, URL).links
+    assert by_landmark == by_walk
+
+
+@pytest.mark.parametrize(
+    ("navs", "links"), [(500, 40_000), (3000, 2500), (20, 50_000)], ids=["deep", "deeper", "wide"]
+)
+def test_nested_landmarks_stay_linear(navs: int, links: int) -> None:
+    html = "<nav>" * navs + '<a href="/x">x</a>' * links
+    start = time.perf_counter()
+    page = extract_links(html, URL)
+    elapsed = time.perf_counter() - start
+    assert len(page.links) == links
+    assert {link.section for link in page.links} == {"nav"}
+    assert elapsed < 2, f"took {elapsed:.1f} s"
