@@ -9,6 +9,22 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "BACKLINKBOT_SSRF_GUARD",
+    "BACKLINKBOT_SSRF_ALLOW",
+    "BACKLINKBOT_ROBOTS_CACHE_SECONDS",
+    "BACKLINKBOT_ROBOTS_RETRY_SECONDS",
+    "BACKLINKBOT_MAX_URL_LENGTH",
+    "BACKLINKBOT_MAX_DEPTH",
+    "BACKLINKBOT_MAX_HOST_PAGES",
+    "BACKLINKBOT_TRAP_PATH_REPEATS",
+    "BACKLINKBOT_TRAP_QUERY_VARIANTS",
+    "BACKLINKBOT_MAX_REDIRECTS",
+    "BACKLINKBOT_HOST_DELAY",
+    "BACKLINKBOT_LEASE_TIMEOUT",
+    "BACKLINKBOT_LEASE_ACK",
+    "BACKLINKBOT_FRONTIER_BATCH",
+    "BACKLINKBOT_DUPEFILTER_CAPACITY",
+    "BACKLINKBOT_DUPEFILTER_ERROR_RATE",
     "BACKLINKBOT_CLOSE_WHEN_DONE",
     "BACKLINKBOT_DATA_DIR",
     "BACKLINKBOT_EMBEDDED",
@@ -19,10 +35,25 @@ __all__ = [
     "BACKLINKBOT_SINK_BATCH_PAGES",
     "BACKLINKBOT_SINK_FLUSH_SECONDS",
     "BACKLINKBOT_SINK_MAX_RETRIES",
+    "BACKLINKBOT_SINK_MEMORY_PAGES",
+    "BACKLINKBOT_SINK_SPILL_DIR",
+    "BACKLINKBOT_SINK_CLOSE_TIMEOUT",
+    "BACKLINKBOT_SINK_MAX_BACKOFF",
+    "BACKLINKBOT_LOST_CONFIRM_SECONDS",
+    "BACKLINKBOT_LAST_SEEN_REFRESH",
+    "BACKLINKBOT_DOMAIN_RECOUNT_SECONDS",
+    "BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS",
+    "BACKLINKBOT_RECRAWL_AFTER",
+    "BACKLINKBOT_RECRAWL_BATCH",
+    "BACKLINKBOT_RECRAWL_INTERVAL",
     "BACKLINKBOT_STATS_INTERVAL",
     "BACKLINKBOT_STORE_INTERNAL",
     "BACKLINKBOT_WORKER_ID",
     "BACKLINKBOT_WORKER_TIMEOUT",
+    "BACKLINKBOT_METRICS_PORT",
+    "BACKLINKBOT_METRICS_PORT_SPAN",
+    "BACKLINKBOT_METRICS_ADDRESS",
+    "BACKLINKBOT_LOG_JSON",
 ]
 
 #: Prefix of every Redis key of the crawl (queue, dupefilter, seeds, stats).
@@ -47,8 +78,41 @@ BACKLINKBOT_STORE_INTERNAL = False
 BACKLINKBOT_SINK_BATCH_PAGES = 200
 #: ... or this many seconds after the oldest buffered page arrived.
 BACKLINKBOT_SINK_FLUSH_SECONDS = 2.0
-#: Attempts for one batch before the sink gives up on MongoDB (with backoff).
+#: Attempts for one batch (with backoff) before the sink moves it to disk and
+#: retries it after the others; batches are never dropped.
 BACKLINKBOT_SINK_MAX_RETRIES = 30
+#: Pages the sink holds in memory while MongoDB is slow or away; further
+#: batches are spilled to files in BACKLINKBOT_SINK_SPILL_DIR.
+BACKLINKBOT_SINK_MEMORY_PAGES = 2000
+#: Where the sink spills batches ("" = "<BACKLINKBOT_DATA_DIR>/spill"); one
+#: subdirectory per database, replayed by the next worker that opens it.
+BACKLINKBOT_SINK_SPILL_DIR = ""
+#: Seconds a closing worker waits for MongoDB before leaving unstored batches
+#: on disk.
+BACKLINKBOT_SINK_CLOSE_TIMEOUT = 60.0
+#: Longest pause, in seconds, between two attempts to reach MongoDB.
+BACKLINKBOT_SINK_MAX_BACKOFF = 10.0
+#: Seconds after a link was first missed before a refetch may declare it
+#: lost (the first miss only marks it ``unconfirmed_since``).
+BACKLINKBOT_LOST_CONFIRM_SECONDS = 3600.0
+#: Seconds after which a recrawl that finds a page's links unchanged also
+#: moves their ``last_seen`` (30 days); sooner, only the page's
+#: ``links_seen_at`` moves, so the recrawl writes one document, not one per
+#: link. 0 refreshes ``last_seen`` on every fetch.
+BACKLINKBOT_LAST_SEEN_REFRESH = 30 * 24 * 3600.0
+#: Seconds between the sink's recounts of the domains whose links changed.
+BACKLINKBOT_DOMAIN_RECOUNT_SECONDS = 5.0
+#: Domains with more live backlinks than this are not recounted by the sink
+#: but by the batch job ``python -m backlinkbot.storage.domains`` (0 = all by
+#: the sink).
+BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS = 100000
+#: Seconds after which a fetched page is due for a recrawl (7 days).
+BACKLINKBOT_RECRAWL_AFTER = 7 * 24 * 3600.0
+#: Pages ``backlinkbot recrawl`` queues per round.
+BACKLINKBOT_RECRAWL_BATCH = 10000
+#: Seconds between rounds of ``backlinkbot recrawl`` (0 = one round and exit;
+#: with BACKLINKBOT_CLOSE_WHEN_DONE=False on the workers, a continuous crawl).
+BACKLINKBOT_RECRAWL_INTERVAL = 0.0
 #: Seconds between pushes of this worker's counters to the cluster stats.
 BACKLINKBOT_STATS_INTERVAL = 1.0
 #: Start local Redis / MongoDB-wire servers when REDIS_URL / MONGODB_URI are
@@ -58,3 +122,61 @@ BACKLINKBOT_EMBEDDED = True
 BACKLINKBOT_DATA_DIR = os.environ.get("BACKLINKBOT_DATA_DIR") or os.path.expanduser(
     "~/.local/share/backlinkbot"
 )
+
+# -- Safety (docs/SAFETY.md) ------------------------------------------------
+#: Refuse to fetch loopback, private, link-local, multicast, reserved and
+#: unspecified addresses, literal or resolved (the SSRF guard).
+BACKLINKBOT_SSRF_GUARD = True
+#: Exceptions to the SSRF guard: CIDRs, addresses and host names (a leading
+#: dot also allows subdomains), as a list or comma-separated.
+BACKLINKBOT_SSRF_ALLOW: list[str] = []
+#: Seconds a fetched robots.txt stays in the cluster-wide Redis cache.
+BACKLINKBOT_ROBOTS_CACHE_SECONDS = 86400
+#: Seconds a host whose robots.txt answered 5xx or timed out counts as fully
+#: disallowed before robots.txt is fetched again (RFC 9309 section 2.3.1.4).
+BACKLINKBOT_ROBOTS_RETRY_SECONDS = 600
+#: Longest URL scheduled for fetching (the link is still recorded); 0 = no limit.
+BACKLINKBOT_MAX_URL_LENGTH = 2048
+#: Deepest link (hops from a seed) scheduled for fetching; 0 = no limit.
+BACKLINKBOT_MAX_DEPTH = 100
+#: Requests scheduled per host in one crawl, cluster-wide; 0 = no limit.
+BACKLINKBOT_MAX_HOST_PAGES = 100_000
+#: A path whose run of one to three segments repeats this many times in a row
+#: (``/a/b/a/b/a/b``) is a crawler trap; 0 = no check.
+BACKLINKBOT_TRAP_PATH_REPEATS = 3
+#: Distinct query strings scheduled per host and path by one worker before
+#: further variations count as a trap; 0 = no limit.
+BACKLINKBOT_TRAP_QUERY_VARIANTS = 200
+#: Redirect hops followed from one first request; 0 = no limit.
+BACKLINKBOT_MAX_REDIRECTS = 5
+
+# -- Frontier (docs/FRONTIER.md) --------------------------------------------
+#: Seconds between two requests to one host, cluster-wide, when its
+#: robots.txt gives no Crawl-delay.
+BACKLINKBOT_HOST_DELAY = 0.25
+#: Seconds a request handed to a worker stays leased without renewal; a dead
+#: worker's requests return to the queue this long after its last renewal.
+BACKLINKBOT_LEASE_TIMEOUT = 60.0
+#: When a lease is done: "stored" (the sink's pages_stored signal) or
+#: "scraped" (item_scraped, for crawls without the MongoDB sink).
+BACKLINKBOT_LEASE_ACK = "stored"
+#: Discovered requests checked and queued in one Redis call, at most.
+BACKLINKBOT_FRONTIER_BATCH = 500
+#: URLs the seen-URL Bloom filter is sized for ...
+BACKLINKBOT_DUPEFILTER_CAPACITY = 10_000_000
+#: ... and its false-positive rate at that size (a false positive is a URL
+#: that is not crawled).
+BACKLINKBOT_DUPEFILTER_ERROR_RATE = 0.001
+
+# -- Operations (docs/DEPLOYMENT.md) ------------------------------------------
+#: Serve Prometheus metrics on this port (0 = off); with several workers on one
+#: machine, each takes the first free port of the span below.
+BACKLINKBOT_METRICS_PORT = int(os.environ.get("BACKLINKBOT_METRICS_PORT") or 0)
+#: How many ports, from BACKLINKBOT_METRICS_PORT on, a worker tries.
+BACKLINKBOT_METRICS_PORT_SPAN = 16
+#: Address the metrics server listens on.
+BACKLINKBOT_METRICS_ADDRESS = os.environ.get("BACKLINKBOT_METRICS_ADDRESS") or "0.0.0.0"
+#: Log one JSON object per line, with the worker id and the crawl id.
+BACKLINKBOT_LOG_JSON = os.environ.get("BACKLINKBOT_LOG_JSON", "").lower() in {
+    "1", "true", "yes", "on",
+}

@@ -53,8 +53,12 @@ class CrawlSummary:
 
 
 def reset_frontier(server: redis.Redis, keys: CrawlKeys) -> None:
-    """Forget the previous crawl's queue, seen URLs and counters."""
+    """Forget the previous crawl's queue, seen URLs, leases and counters."""
     server.delete(*keys.all())
+    for pattern in keys.patterns():
+        batch = list(server.scan_iter(pattern, count=1000))
+        for start in range(0, len(batch), 1000):
+            server.delete(*batch[start:start + 1000])
 
 
 def push_seeds(server: redis.Redis, keys: CrawlKeys, urls: list[str]) -> tuple[int, list[str]]:
@@ -140,7 +144,8 @@ def run_crawl(
             pages = stats.get("backlinkbot/pages/fetched", 0)
             rate = (pages - last_pages) / (now - last_time)
             last_pages, last_time = pages, now
-            print(progress_line(stats, int(server.zcard(keys.requests)), rate), file=out, flush=True)
+            queued = int(server.get(keys.queued) or 0)
+            print(progress_line(stats, queued, rate), file=out, flush=True)
     except KeyboardInterrupt:
         for worker in workers:
             if worker.poll() is None:

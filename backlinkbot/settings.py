@@ -12,6 +12,7 @@ import os
 
 from backlinkbot import USER_AGENT
 from backlinkbot.defaults import *  # noqa: F403  (each BACKLINKBOT_* default, defined once)
+from backlinkbot.safety.secrets import read_secret_file
 
 BOT_NAME = "backlinkbot"
 SPIDER_MODULES = ["backlinkbot.spiders"]
@@ -30,11 +31,16 @@ if os.environ.get("REDIS_URL"):
     REDIS_URL = os.environ["REDIS_URL"]
 if os.environ.get("MONGODB_URI"):
     MONGODB_URI = os.environ["MONGODB_URI"]
+# Credentials can also come from files (container secrets): *_FILE wins.
+if os.environ.get("REDIS_URL_FILE"):
+    REDIS_URL = read_secret_file(os.environ["REDIS_URL_FILE"])
+if os.environ.get("MONGODB_URI_FILE"):
+    MONGODB_URI = read_secret_file(os.environ["MONGODB_URI_FILE"])
 MONGODB_DATABASE = os.environ.get("MONGODB_DATABASE") or "backlinkbot"
 
 # The frontier: scrapy-redis's scheduler with our queue, dupefilter and a JSON
 # serializer. State is shared by every worker, so closing never flushes it.
-SCHEDULER = "scrapy_redis.scheduler.Scheduler"
+SCHEDULER = "backlinkbot.frontier.scheduler.FrontierScheduler"
 SCHEDULER_PERSIST = True
 SCHEDULER_QUEUE_CLASS = "backlinkbot.frontier.queue.FrontierQueue"
 DUPEFILTER_CLASS = "backlinkbot.frontier.dupefilter.URLDupeFilter"
@@ -55,7 +61,18 @@ DOWNLOADER_MIDDLEWARES = {
     # Checks every request, also those that waited for robots.txt.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "backlinkbot.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": 100,
+    # Refuses non-public addresses before robots.txt or the page is fetched.
+    "backlinkbot.downloadermiddlewares.ssrf.SSRFGuardMiddleware": 50,
+    # Decompression bombs become failed pages instead of silent skips.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "backlinkbot.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 590,
 }
+# Traps and budgets on the requests the spider yields (the links are kept).
+SPIDER_MIDDLEWARES = {
+    "backlinkbot.spidermiddlewares.traps.TrapGuardMiddleware": 800,
+}
+# Connections only ever go to addresses the SSRF policy allows.
+TWISTED_DNS_RESOLVER = "backlinkbot.safety.resolver.SafeResolver"
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 100,
     "pipelines.dedup.EdgeDedupPipeline": 200,
@@ -63,6 +80,12 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "backlinkbot.extensions.clusterstats.ClusterStats": 500,
+    # Masks passwords in URLs in every log record (also before it runs).
+    "backlinkbot.safety.secrets.SecretMasking": 0,
+    # Operations: JSON logs (BACKLINKBOT_LOG_JSON), Prometheus metrics
+    # (BACKLINKBOT_METRICS_PORT); each disabled unless asked for.
+    "backlinkbot.logformat.JsonLogs": 1,
+    "backlinkbot.extensions.metrics.PrometheusMetrics": 510,
 }
 
 # Fetch policy.

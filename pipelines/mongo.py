@@ -1,33 +1,50 @@
 """The MongoDB sink: buffers page items and writes them in bulk.
 
-Items are buffered in the reactor thread and handed, a batch at a time
+Items are collected in the reactor thread and handed, a batch at a time
 (``BACKLINKBOT_SINK_BATCH_PAGES`` pages, or every
-``BACKLINKBOT_SINK_FLUSH_SECONDS``), to one writer thread, so pymongo's
-blocking calls never stall the crawl. The writer uses
-:class:`backlinkbot.storage.writer.GraphWriter` (a handful of bulk operations
-per batch) and retries a batch with exponential backoff while MongoDB is
-unreachable; a batch that still fails after ``BACKLINKBOT_SINK_MAX_RETRIES``
-attempts is logged as an error and counted under
-``backlinkbot/sink/pages_failed``. Closing the spider flushes the buffer and
-waits for the writer to finish.
+``BACKLINKBOT_SINK_FLUSH_SECONDS``), to one writer thread through a
+:class:`~backlinkbot.storage.buffer.SpillBuffer`, so pymongo's blocking calls
+never stall the crawl. The writer uses
+:class:`~backlinkbot.storage.writer.GraphWriter` (a handful of bulk
+operations per batch).
+
+Nothing is lost while MongoDB is away: the writer retries with exponential
+backoff (up to ``BACKLINKBOT_SINK_MAX_BACKOFF`` seconds between attempts);
+at most ``BACKLINKBOT_SINK_MEMORY_PAGES`` pages wait in memory and further
+batches go to files under ``BACKLINKBOT_SINK_SPILL_DIR/<database>``. A batch
+that failed ``BACKLINKBOT_SINK_MAX_RETRIES`` times in a row goes to disk, to
+be retried after the others. Closing the spider waits up to
+``BACKLINKBOT_SINK_CLOSE_TIMEOUT`` seconds for MongoDB, then leaves what is
+not stored on disk, where the next worker that opens the same database
+writes it. A batch MongoDB refuses for good (a document it cannot store) is
+kept in a ``rejected-*`` file, logged and counted, never dropped.
+
+``backlinkbot.signals.pages_stored`` is sent with a batch's URLs only once
+the batch is stored. Per-domain counts are refreshed every
+``BACKLINKBOT_DOMAIN_RECOUNT_SECONDS`` for the domains that changed (those
+above ``BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS`` live backlinks are left to
+the batch job ``python -m backlinkbot.storage.domains``).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pymongo
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from bson.errors import BSONError
+from pymongo.errors import OperationFailure, PyMongoError
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, task, threads
 
 from backlinkbot import signals as our_signals
 from backlinkbot.items import PageItem
+from backlinkbot.storage.buffer import Batch, SpillBuffer
 from backlinkbot.storage.domains import recount_domains
 from backlinkbot.storage.schema import ensure_indexes
 from backlinkbot.storage.writer import GraphWriter, WriteResult
@@ -40,9 +57,13 @@ __all__ = ["MongoSinkPipeline"]
 
 logger = logging.getLogger(__name__)
 
-_STOP = object()
-#: Seconds between per-domain recounts while the crawl runs.
-DOMAIN_RECOUNT_INTERVAL = 5.0
+#: Server errors worth retrying (not a bad document): network, elections,
+#: shutdown, write conflicts.
+TRANSIENT_CODES = frozenset({6, 7, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436})
+
+
+class _GiveUp(Exception):
+    """The sink is closing and MongoDB did not come back in time."""
 
 
 class MongoSinkPipeline:
@@ -57,6 +78,14 @@ class MongoSinkPipeline:
         flush_seconds: float,
         max_retries: int,
         store_internal: bool,
+        memory_pages: int = 2000,
+        spill_dir: Path | None = None,
+        close_timeout: float = 60.0,
+        max_backoff: float = 10.0,
+        confirm_after: float = 3600.0,
+        recount_seconds: float = 5.0,
+        last_seen_refresh: float = 0.0,
+        recount_max_links: int = 0,
     ) -> None:
         self.uri = uri
         self.database = database
@@ -64,15 +93,26 @@ class MongoSinkPipeline:
         self.signals = signals
         self.batch_pages = batch_pages
         self.flush_seconds = flush_seconds
-        self.max_retries = max_retries
+        self.max_retries = max(1, max_retries)
         self.store_internal = store_internal
-        self.buffer: list[PageItem] = []
-        self.batches: queue.Queue[Any] = queue.Queue()
+        self.close_timeout = close_timeout
+        self.max_backoff = max_backoff
+        self.confirm_after = timedelta(seconds=confirm_after)
+        self.recount_seconds = recount_seconds
+        self.last_seen_refresh = timedelta(seconds=last_seen_refresh)
+        self.recount_max_links = recount_max_links
+        self.spill = SpillBuffer(
+            (spill_dir or Path("spill")) / database, memory_pages=max(memory_pages, batch_pages)
+        )
+        self.pending: list[PageItem] = []
         self.client: pymongo.MongoClient[dict[str, Any]] | None = None
         self.thread: threading.Thread | None = None
         self.timer: task.LoopingCall | None = None
+        self.closing = threading.Event()
+        self.deadline = float("inf")
         self.touched_domains: set[str] = set()
         self.last_recount = 0.0
+        self.indexed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MongoSinkPipeline:
@@ -81,6 +121,10 @@ class MongoSinkPipeline:
         if not uri:
             raise NotConfigured("MONGODB_URI is not set")
         assert crawler.stats is not None
+        spill = (
+            settings.get("BACKLINKBOT_SINK_SPILL_DIR")
+            or Path(str(settings.get("BACKLINKBOT_DATA_DIR"))) / "spill"
+        )
         return cls(
             str(uri),
             str(settings.get("MONGODB_DATABASE") or "backlinkbot"),
@@ -90,12 +134,23 @@ class MongoSinkPipeline:
             flush_seconds=settings.getfloat("BACKLINKBOT_SINK_FLUSH_SECONDS"),
             max_retries=settings.getint("BACKLINKBOT_SINK_MAX_RETRIES"),
             store_internal=settings.getbool("BACKLINKBOT_STORE_INTERNAL"),
+            memory_pages=settings.getint("BACKLINKBOT_SINK_MEMORY_PAGES"),
+            spill_dir=Path(spill),
+            close_timeout=settings.getfloat("BACKLINKBOT_SINK_CLOSE_TIMEOUT"),
+            max_backoff=settings.getfloat("BACKLINKBOT_SINK_MAX_BACKOFF"),
+            confirm_after=settings.getfloat("BACKLINKBOT_LOST_CONFIRM_SECONDS"),
+            recount_seconds=settings.getfloat("BACKLINKBOT_DOMAIN_RECOUNT_SECONDS"),
+            last_seen_refresh=settings.getfloat("BACKLINKBOT_LAST_SEEN_REFRESH"),
+            recount_max_links=settings.getint("BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS"),
         )
 
     # -- reactor thread ------------------------------------------------------
 
     def open_spider(self) -> None:
-        self.client = pymongo.MongoClient(self.uri, tz_aware=True, connect=False)
+        self.client = pymongo.MongoClient(
+            self.uri, tz_aware=True, connect=False,
+            serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
+        )  # fmt: skip
         self.thread = threading.Thread(target=self._run, name="mongo-sink", daemon=True)
         self.thread.start()
         self.timer = task.LoopingCall(self._flush)
@@ -103,22 +158,24 @@ class MongoSinkPipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, PageItem):
-            self.buffer.append(item)
-            if len(self.buffer) >= self.batch_pages:
+            self.pending.append(item)
+            if len(self.pending) >= self.batch_pages:
                 self._flush()
         return item
 
     def _flush(self) -> None:
-        if self.buffer:
-            batch, self.buffer = self.buffer, []
-            self.batches.put(batch)
-            self.stats.max_value("backlinkbot/sink/backlog_batches", self.batches.qsize())
+        if self.pending:
+            batch, self.pending = self.pending, []
+            if self.spill.put(batch):
+                self.stats.inc_value("backlinkbot/sink/pages_spilled", len(batch))
+            self.stats.max_value("backlinkbot/sink/memory_pages_max", self.spill.in_memory)
 
     async def close_spider(self) -> None:
         if self.timer is not None and self.timer.running:
             self.timer.stop()
         self._flush()
-        self.batches.put(_STOP)
+        self.deadline = time.monotonic() + self.close_timeout
+        self.closing.set()
         await maybe_deferred_to_future(threads.deferToThread(self._join))
 
     def _join(self) -> None:
@@ -130,35 +187,81 @@ class MongoSinkPipeline:
     def _count(self, key: str, value: int) -> None:
         # Stats collectors are not thread-safe: count in the reactor thread.
         if value:
-            reactor.callFromThread(self.stats.inc_value, f"backlinkbot/sink/{key}", value)  # type: ignore[attr-defined]
+            reactor.callFromThread(self.stats.inc_value, f"backlinkbot/sink/{key}", value)
 
     # -- writer thread -------------------------------------------------------
 
     def _run(self) -> None:
         assert self.client is not None
         db = self.client[self.database]
-        writer = GraphWriter(db, store_internal=self.store_internal)
-        self._retrying("create indexes", lambda: ensure_indexes(db))
-        while True:
-            batch = self.batches.get()
-            if batch is _STOP:
-                break
-            result = self._retrying(f"write {len(batch)} pages", lambda b=batch: writer.write(b))
-            if result is None:
-                self._count("pages_failed", len(batch))
-                continue
-            self._record(result)
-            self._stored([page.url for page in batch])
-            self.touched_domains |= result.touched_domains
-            if time.monotonic() - self.last_recount > DOMAIN_RECOUNT_INTERVAL:
-                self._recount(db)
-        self._recount(db)
+        writer = GraphWriter(
+            db, store_internal=self.store_internal, confirm_after=self.confirm_after,
+            last_seen_refresh=self.last_seen_refresh,
+        )  # fmt: skip
+        try:
+            while True:
+                batch = self.spill.get(timeout=0.2)
+                if batch is None:
+                    if self.closing.is_set():
+                        break
+                    continue
+                self._store(db, writer, batch)
+                if time.monotonic() - self.last_recount > self.recount_seconds:
+                    self._recount(db)
+            self._recount(db)
+        except _GiveUp:
+            moved = self.spill.spill_all()
+            left = self.spill.pending_files()
+            logger.error(
+                "MongoDB did not come back within %.0f s of closing: %d batch files "
+                "(%d pages just moved from memory) wait in %s and are written by the "
+                "next worker that opens this database",
+                self.close_timeout, left, moved, self.spill.directory,
+            )  # fmt: skip
+            self._count("pages_left_on_disk", moved)
+        finally:
+            # What is left on disk may now be adopted by another worker.
+            self.spill.close()
+
+    def _store(self, db: Any, writer: GraphWriter, batch: Batch) -> None:
+        try:
+            if not self.indexed:
+                self.indexed = bool(
+                    self._retrying("create indexes", lambda: _ensure_indexes(db), batch)
+                )
+                if not self.indexed:
+                    self.spill.release(batch)
+                    return
+            result = self._retrying(
+                f"write {len(batch.pages)} pages", lambda: writer.write(batch.pages), batch
+            )
+        except (OperationFailure, BSONError) as exc:
+            path = self.spill.reject(batch, str(exc))
+            logger.error("MongoDB refused a batch of %d pages (%s); kept in %s",
+                         len(batch.pages), exc, path)  # fmt: skip
+            self._count("pages_rejected", len(batch.pages))
+            return
+        if result is None:
+            self.spill.release(batch)
+            self._count("batches_deferred", 1)
+            return
+        self.spill.done(batch)
+        self._record(result)
+        self._stored([page.url for page in batch.pages])
+        self.touched_domains |= result.touched_domains
 
     def _recount(self, db: Any) -> None:
         if not self.touched_domains:
             return
         domains, self.touched_domains = self.touched_domains, set()
-        written = self._retrying("count domains", lambda: recount_domains(db, domains))
+        try:
+            written = self._retrying(
+                "count domains",
+                lambda: recount_domains(db, domains, max_links=self.recount_max_links),
+                None,
+            )
+        except (_GiveUp, OperationFailure):
+            written = None
         self.last_recount = time.monotonic()
         if written is None:
             self.touched_domains |= domains
@@ -167,7 +270,7 @@ class MongoSinkPipeline:
 
     def _stored(self, urls: list[str]) -> None:
         if self.signals is not None:
-            reactor.callFromThread(  # type: ignore[attr-defined]
+            reactor.callFromThread(
                 self.signals.send_catch_log, signal=our_signals.pages_stored, urls=urls
             )
 
@@ -177,30 +280,41 @@ class MongoSinkPipeline:
         self._count("links_refreshed", result.links_refreshed)
         self._count("links_updated", result.links_updated)
         self._count("links_restored", result.links_restored)
+        self._count("links_unconfirmed", result.links_unconfirmed)
         self._count("links_lost", result.links_lost)
         self._count("operations", result.operations)
 
-    def _retrying(self, what: str, action: Any) -> Any:
-        """Run ``action`` until it succeeds, backing off while MongoDB is away."""
-        delay = 0.5
+    def _retrying(self, what: str, action: Any, batch: Batch | None) -> Any:
+        """Run ``action`` until it succeeds, backing off while MongoDB is
+        away. Returns None after ``max_retries`` attempts (the caller moves
+        the batch to the back of the line); raises :class:`_GiveUp` once the
+        close deadline passed, and a permanent ``OperationFailure`` as is."""
+        delay = 0.25
         for attempt in range(1, self.max_retries + 1):
             try:
                 return action()
-            except (ConnectionFailure, OperationFailure, PyMongoError) as exc:
+            except PyMongoError as exc:
                 if isinstance(exc, OperationFailure) and not _transient(exc):
-                    logger.error("MongoDB refused to %s: %s", what, exc)
-                    return None
+                    raise
                 self._count("retries", 1)
+                if time.monotonic() >= self.deadline:
+                    if batch is not None:
+                        self.spill.release(batch)
+                    raise _GiveUp from exc
                 logger.warning(
                     "MongoDB unavailable (%s), attempt %d/%d to %s; retrying in %.1fs",
                     type(exc).__name__, attempt, self.max_retries, what, delay,
                 )  # fmt: skip
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        logger.error("Giving up on MongoDB after %d attempts to %s", self.max_retries, what)
+                time.sleep(min(delay, max(0.0, self.deadline - time.monotonic())))
+                delay = min(delay * 2, self.max_backoff)
         return None
 
 
+def _ensure_indexes(db: Any) -> bool:
+    ensure_indexes(db)
+    return True
+
+
 def _transient(exc: OperationFailure) -> bool:
-    labels = getattr(exc, "_error_labels", set()) or set()
-    return "RetryableWriteError" in labels or exc.code in {6, 7, 89, 91, 189, 262, 9001, 11600, 11602, 13435, 13436}
+    labels: set[str] = getattr(exc, "_error_labels", set()) or set()
+    return "RetryableWriteError" in labels or exc.code in TRANSIENT_CODES

@@ -20,6 +20,8 @@ FAST = {
     "BACKLINKBOT_SINK_FLUSH_SECONDS": "0.3",
     "BACKLINKBOT_STATS_INTERVAL": "0.5",
     "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.3",
+    # A small Bloom filter: test crawls see a few hundred URLs.
+    "BACKLINKBOT_DUPEFILTER_CAPACITY": "100000",
     "DOWNLOAD_TIMEOUT": "10",
     "DNS_TIMEOUT": "3",
     "RETRY_TIMES": "1",

@@ -10,11 +10,16 @@ from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 from scrapy.utils.test import get_crawler
 
+from backlinkbot import defaults
 from backlinkbot.frontier import serializer
+from backlinkbot.frontier.bloom import BloomGeometry
 from backlinkbot.frontier.cluster import Cluster
-from backlinkbot.frontier.dupefilter import URLDupeFilter, url_fingerprint
+from backlinkbot.frontier.dupefilter import URLDupeFilter
 from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.frontier.leases import Leases
 from backlinkbot.frontier.queue import FrontierQueue
+from backlinkbot.frontier.scheduler import FrontierScheduler
+from backlinkbot.signals import pages_stored
 
 
 class _Spider(Spider):
@@ -31,16 +36,29 @@ def make_spider(redis_url: str, prefix: str, **settings: Any) -> _Spider:
     crawler = get_crawler(
         _Spider,
         {
+            **{name: getattr(defaults, name) for name in defaults.__all__},
+            "SCHEDULER_QUEUE_CLASS": "backlinkbot.frontier.queue.FrontierQueue",
+            "DUPEFILTER_CLASS": "backlinkbot.frontier.dupefilter.URLDupeFilter",
+            "SCHEDULER_SERIALIZER": "backlinkbot.frontier.serializer",
+            "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
+            "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:dupefilter",
             "REDIS_URL": redis_url,
             "BACKLINKBOT_REDIS_PREFIX": prefix,
             "BACKLINKBOT_WORKER_ID": "w1",
             "BACKLINKBOT_MAX_PAGES": 0,
+            "BACKLINKBOT_HOST_DELAY": 0,
+            "BACKLINKBOT_DUPEFILTER_CAPACITY": 100_000,
             **settings,
         },
     )
     spider = _Spider.from_crawler(crawler)
     crawler.spider = spider
     return spider
+
+
+def make_queue(redis_client: Any, redis_url: str, prefix: str, **settings: Any) -> FrontierQueue:
+    spider = make_spider(redis_url, prefix, **settings)
+    return FrontierQueue(redis_client, spider, CrawlKeys(prefix).requests, serializer)
 
 
 def test_serializer_round_trip_is_compact_json() -> None:
@@ -57,6 +75,34 @@ def test_serializer_round_trip_is_compact_json() -> None:
     assert back.headers.get("X-Test") == b"1"
 
 
+@pytest.mark.parametrize(
+    ("capacity", "error_rate", "hashes", "max_bytes_per_url"),
+    [
+        (10_000_000, 0.001, 10, 1.8),
+        (10_000_000, 0.01, 7, 1.2),
+        (1_000, 0.001, 10, 1.8),
+        (1_000_000_000, 0.001, 10, 1.8),  # several shards
+    ],
+)
+def test_bloom_geometry(
+    capacity: int, error_rate: float, hashes: int, max_bytes_per_url: float
+) -> None:
+    g = BloomGeometry.for_capacity(capacity, error_rate)
+    assert g.hashes == hashes
+    assert g.shard_bits <= 2**32
+    assert g.bytes / capacity <= max_bytes_per_url
+    shard, offsets = g.locate("http://a.com/")
+    assert 0 <= shard < g.shards and len(set(offsets)) == hashes
+    assert all(0 <= o < g.shard_bits for o in offsets)
+    assert g.locate("http://a.com/") == (shard, offsets)
+
+
+@pytest.mark.parametrize(("capacity", "error_rate"), [(0, 0.001), (10, 0.0), (10, 1.0)])
+def test_bloom_geometry_rejects_bad_settings(capacity: int, error_rate: float) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        BloomGeometry.for_capacity(capacity, error_rate)
+
+
 def test_dupefilter_sees_each_url_once_and_never_clears(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
@@ -66,35 +112,191 @@ def test_dupefilter_sees_each_url_once_and_never_clears(
     assert df.request_seen(Request("http://a.com/"))
     assert not df.request_seen(Request("http://a.com/b"))
     df.close("finished")
-    assert redis_client.sismember(f"{redis_prefix}:dupefilter", url_fingerprint("http://a.com/"))
-    assert len(url_fingerprint("http://a.com/")) == 8
+    assert URLDupeFilter.from_spider(spider).request_seen(Request("http://a.com/b"))
+    # 100,000 URLs at 0.1 %: 1.44 million bits.
+    assert redis_client.strlen(f"{redis_prefix}:dupefilter") <= 180_000
 
 
-def test_queue_pops_by_priority_and_marks_worker_busy(
+def test_dupefilter_false_positive_rate_is_at_most_the_setting(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    capacity = 10_000
+    spider = make_spider(redis_url, redis_prefix, BACKLINKBOT_DUPEFILTER_CAPACITY=capacity)
+    df = URLDupeFilter.from_spider(spider)
+    with redis_client.pipeline(transaction=False) as pipe:
+        for i in range(capacity):
+            key, offsets = df.bits(f"http://site{i % 97}.com/page/{i}")
+            for offset in offsets:
+                pipe.setbit(key, offset, 1)
+        pipe.execute()
+    bitmap = redis_client.get(df.key)
+    probes, false = 50_000, 0
+    for i in range(probes):
+        _, offsets = df.bits(f"http://other{i % 89}.org/doc?id={i}")
+        if all(bitmap[o >> 3] & (0x80 >> (o & 7)) for o in offsets):
+            false += 1
+    assert false / probes <= 0.0015, false
+    # And the filter answers through Redis the same way.
+    assert df.request_seen(Request("http://site5.com/page/5"))
+
+
+def test_queue_pops_by_priority_and_leases(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    keys = CrawlKeys(redis_prefix)
+    q = make_queue(redis_client, redis_url, redis_prefix)
+    for url, priority in (("http://a.com/deep", -2), ("http://a.com/", 1000),
+                          ("http://a.com/d1", -1)):  # fmt: skip
+        q.push(Request(url, priority=priority))
+    assert len(q) == 3
+    assert q.pop().url == "http://a.com/"
+    assert redis_client.hget(keys.busy, "w1") is not None
+    assert redis_client.zcard(keys.leased) == 1 and len(q.leases) == 1
+    assert [q.pop().url, q.pop().url] == ["http://a.com/d1", "http://a.com/deep"]
+    assert q.pop() is None
+    assert int(redis_client.get(keys.dequeued)) == 3 and len(q) == 0
+    assert q.leases.ack(["http://a.com/", "http://a.com/d1"]) == 2
+    assert redis_client.zcard(keys.leased) == 1 and redis_client.hlen(keys.lease_data) == 1
+
+
+def test_push_many_filters_duplicates_in_one_call(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
     spider = make_spider(redis_url, redis_prefix)
-    keys = CrawlKeys(redis_prefix)
-    q = FrontierQueue(redis_client, spider, keys.requests, serializer)
-    for url, priority in (("http://deep.com/", -2), ("http://seed.com/", 1000), ("http://d1.com/", -1)):
-        q.push(Request(url, priority=priority))
-    assert len(q) == 3
-    assert q.pop().url == "http://seed.com/"
-    assert redis_client.hget(keys.busy, "w1") is not None
-    assert [q.pop().url, q.pop().url] == ["http://d1.com/", "http://deep.com/"]
-    assert q.pop() is None
-    assert int(redis_client.get(keys.dequeued)) == 3
+    q = FrontierQueue(redis_client, spider, CrawlKeys(redis_prefix).requests, serializer)
+    df = URLDupeFilter.from_spider(spider)
+    urls = ["http://a.com/1", "http://b.com/1", "http://a.com/1", "http://a.com/2"]
+    assert q.push_many([(Request(u), df.bits(u)) for u in urls]) == [True, True, False, True]
+    assert q.push_many([(Request("http://b.com/1"), df.bits("http://b.com/1"))]) == [False]
+    # dont_filter (a recrawl) skips the filter.
+    assert q.push_many([(Request("http://b.com/1", dont_filter=True), None)]) == [True]
+    assert len(q) == 4
+    assert redis_client.zcard(f"{redis_prefix}:requests:a.com") == 2
 
 
-def test_queue_respects_cluster_page_budget(redis_url: str, redis_prefix: str, redis_client: Any) -> None:
-    spider = make_spider(redis_url, redis_prefix, BACKLINKBOT_MAX_PAGES=2)
-    keys = CrawlKeys(redis_prefix)
-    q = FrontierQueue(redis_client, spider, keys.requests, serializer)
+def test_each_host_waits_its_delay_across_workers(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    one = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0.4)
+    two = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0.4,
+                     BACKLINKBOT_WORKER_ID="w2")  # fmt: skip
+    redis_client.hset(f"{redis_prefix}:crawl_delay", "slow.com", 5)
+    for url in ("http://a.com/1", "http://a.com/2", "http://b.com/1", "http://b.com/2",
+                "http://slow.com/1", "http://slow.com/2"):  # fmt: skip
+        one.push(Request(url))
+    first = {one.pop().url, two.pop().url, one.pop().url}
+    assert first == {"http://a.com/1", "http://b.com/1", "http://slow.com/1"}
+    assert one.pop() is None and two.pop() is None  # every host waits
+    time.sleep(0.45)
+    second = {two.pop().url, one.pop().url}
+    assert second == {"http://a.com/2", "http://b.com/2"}
+    assert one.pop() is None  # slow.com: Crawl-delay 5 s
+    backoff = redis_client.zrangebyscore(f"{redis_prefix}:hosts", time.time() + 3, "+inf")
+    assert backoff == [b"slow.com"]
+
+
+def test_a_dead_workers_leases_are_reaped_and_crawled_again(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    dead = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_LEASE_TIMEOUT=0.3)
+    alive = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_LEASE_TIMEOUT=0.3,
+                       BACKLINKBOT_WORKER_ID="w2")  # fmt: skip
+    for i in range(3):
+        dead.push(Request(f"http://h{i}.com/", priority=i))
+    taken = [dead.pop().url for _ in range(3)]
+    assert alive.pop() is None and alive.leases.reap() == 0  # leases still live
+    alive.leases.hold("x", "nothing")  # renewing an unknown id does nothing
+    assert alive.leases.renew() == 0
+    time.sleep(0.35)
+    assert alive.leases.reap() == 3
+    assert int(redis_client.get(f"{redis_prefix}:dequeued")) == 0
+    again = {r.url: r.priority for r in (alive.pop() for _ in range(3))}
+    assert sorted(again) == sorted(taken)
+    assert again == {f"http://h{i}.com/": i for i in range(3)}
+    assert redis_client.zcard(f"{redis_prefix}:leased") == 3
+
+
+def test_renewed_leases_survive_and_released_ones_return(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    q = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_LEASE_TIMEOUT=0.3)
+    q.push(Request("http://a.com/"))
+    q.push(Request("http://b.com/"))
+    q.pop()
+    q.pop()
+    time.sleep(0.2)
+    assert q.leases.renew() == 2
+    time.sleep(0.2)
+    assert q.leases.reap() == 0
+    assert q.leases.release() == 2 and len(q.leases) == 0
+    assert len(q) == 2 and redis_client.zcard(f"{redis_prefix}:leased") == 0
+
+
+def test_queue_respects_cluster_page_budget_and_pause(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    q = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_MAX_PAGES=2)
     for i in range(4):
         q.push(Request(f"http://h{i}.com/"))
+    redis_client.set(f"{redis_prefix}:paused", 1)
+    assert q.pop() is None
+    redis_client.delete(f"{redis_prefix}:paused")
     assert q.pop() is not None and q.pop() is not None
     assert q.pop() is None and len(q) == 2
     assert q.budget_exhausted()
+
+
+def test_scheduler_batches_links_and_acks_stored_pages(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    spider = make_spider(redis_url, redis_prefix)
+    crawler = spider.crawler
+    scheduler = FrontierScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    try:
+        for i in range(60):
+            assert scheduler.enqueue_request(Request(f"http://h{i % 40 % 7}.com/{i % 40}"))
+        assert scheduler.has_pending_requests()
+        request = scheduler.next_request()
+        assert request is not None
+        stats = crawler.stats
+        assert stats.get_value("backlinkbot/frontier/push_batches") == 1
+        assert stats.get_value("scheduler/enqueued/redis") == 40
+        assert stats.get_value("dupefilter/filtered") == 20
+        crawler.signals.send_catch_log(pages_stored, urls=[request.url])
+        assert redis_client.zcard(f"{redis_prefix}:leased") == 0
+        held = scheduler.next_request()
+        assert redis_client.zcard(f"{redis_prefix}:leased") == 1
+    finally:
+        scheduler.close("shutdown")
+    # Closing gives the unfinished request back.
+    assert redis_client.zcard(f"{redis_prefix}:leased") == 0
+    assert int(redis_client.get(f"{redis_prefix}:queued")) == 39
+    assert held is not None
+
+
+def test_a_retried_request_gives_up_its_old_lease(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    spider = make_spider(redis_url, redis_prefix)
+    scheduler = FrontierScheduler.from_crawler(spider.crawler)
+    scheduler.open(spider)
+    try:
+        scheduler.enqueue_request(Request("http://h.com/flaky"))
+        held = scheduler.next_request()
+        assert held is not None and redis_client.zcard(f"{redis_prefix}:leased") == 1
+        # What RetryMiddleware does: a copy that bypasses the dupefilter.
+        scheduler.enqueue_request(held.replace(dont_filter=True))
+        scheduler.flush()
+        # The copy is queued and the old lease is gone: nobody renews a
+        # lease for work that is back in the queue.
+        assert redis_client.zcard(f"{redis_prefix}:leased") == 0
+        assert len(scheduler.queue) == 1
+        retry = scheduler.next_request()
+        assert retry is not None and retry.url == held.url
+        assert redis_client.zcard(f"{redis_prefix}:leased") == 1
+    finally:
+        scheduler.close("shutdown")
 
 
 @pytest.fixture
@@ -116,25 +318,32 @@ def test_workers_started_before_the_seeds_wait_for_them(
     assert not a.idle()
 
 
-def test_crawl_is_finished_only_when_queue_empty_and_nobody_busy(
+@pytest.mark.parametrize(
+    "pending",
+    [
+        lambda r, k: r.set(k.queued, 1),  # work is queued
+        lambda r, k: r.zadd(k.leased, {"b|x|1": time.time() + 60}),  # leased, in progress
+        lambda r, k: r.set(k.paused, 1),  # paused
+        lambda r, k: r.rpush(k.start_urls, "http://a.com/"),  # seeds waiting
+        lambda r, k: r.hset(k.busy, "b", time.time()),  # b holds a request
+    ],
+)
+def test_crawl_is_not_finished_while_work_is_pending(
+    cluster_pair: tuple[Cluster, Cluster, CrawlKeys], redis_client: Any, pending: Any
+) -> None:
+    a, _, keys = cluster_pair
+    pending(redis_client, keys)
+    assert not a.idle()
+
+
+def test_crawl_is_finished_when_queue_empty_and_nobody_busy(
     cluster_pair: tuple[Cluster, Cluster, CrawlKeys], redis_client: Any
 ) -> None:
     a, b, keys = cluster_pair
-    redis_client.zadd(keys.requests, {b"r": 0})
-    assert not a.idle()  # work is queued
-    redis_client.delete(keys.requests)
-    redis_client.hset(keys.busy, "b", time.time())  # b holds a request
+    redis_client.hset(keys.busy, "b", time.time())
     assert not a.idle()
     assert b.idle()  # b finished it and nothing is left: done
     assert a.idle()
-
-
-def test_seeds_waiting_keep_the_crawl_open(
-    cluster_pair: tuple[Cluster, Cluster, CrawlKeys], redis_client: Any
-) -> None:
-    a, _, keys = cluster_pair
-    redis_client.rpush(keys.start_urls, "http://a.com/")
-    assert not a.idle()
 
 
 def test_a_dead_busy_worker_does_not_block_the_end(redis_client: Any, redis_prefix: str) -> None:
@@ -151,7 +360,31 @@ def test_spent_budget_finishes_with_requests_left(redis_client: Any, redis_prefi
     keys = CrawlKeys(redis_prefix)
     a = Cluster(redis_client, keys, "a", worker_timeout=60, max_pages=1)
     a.heartbeat()
-    redis_client.zadd(keys.requests, {b"r": 0})
+    redis_client.set(keys.queued, 1)
     assert not a.idle()
     redis_client.set(keys.dequeued, 1)
     assert a.idle()
+
+
+def test_leases_are_unique_per_process(redis_client: Any, redis_prefix: str) -> None:
+    keys = CrawlKeys(redis_prefix)
+    ids = {Leases(redis_client, keys, "w", timeout=1).new_id() for _ in range(3)}
+    assert len(ids) == 3
+
+
+@pytest.mark.parametrize(
+    ("seed", "url", "dont_filter"),
+    [
+        ("http://A.com/x#f", "http://a.com/x", False),
+        ('{"url": "http://a.com/"}', "http://a.com/", False),
+        ('{"url": "http://a.com/", "recrawl": true}', "http://a.com/", True),
+        ('{"url": "http://a.com/", "recrawl": "yes"}', "http://a.com/", False),
+    ],
+)
+def test_seeds_and_the_recrawl_flag(seed: str, url: str, dont_filter: bool) -> None:
+    from backlinkbot.spiders.backlinks import SEED_PRIORITY, BacklinksSpider
+
+    spider = BacklinksSpider.from_crawler(get_crawler(BacklinksSpider))
+    request = spider.make_request_from_data(seed)
+    assert request is not None
+    assert (request.url, request.dont_filter, request.priority) == (url, dont_filter, SEED_PRIORITY)

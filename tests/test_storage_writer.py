@@ -100,17 +100,105 @@ def test_recrawl_inserts_new_marks_lost_and_restores(writer: GraphWriter, mongo_
     new = [EDGES[0], edge(A, "http://d.de/", anchor="D")]
     result = writer.write([page(A, new, at=t1)])
     stored = links(mongo_db)
-    assert stored["http://c.org/x"]["lost_at"] == t1
+    # The first miss only marks the link unconfirmed; it is still live.
+    assert "lost_at" not in stored["http://c.org/x"]
+    assert stored["http://c.org/x"]["unconfirmed_since"] == t1
+    assert stored["http://c.org/x"]["unconfirmed_reason"] == "removed"
+    assert mongo_db.pages.find_one({"_id": A})["unconfirmed_since"] == t1
     assert stored["http://d.de/"]["first_seen"] == t1
     assert stored["http://b.com/"]["last_seen"] == t1
-    assert (result.links_inserted, result.links_lost) == (1, 1)
-    t2 = T0 + timedelta(hours=2)
-    result = writer.write([page(A, EDGES, at=t2)])
+    assert (result.links_inserted, result.links_unconfirmed, result.links_lost) == (1, 1, 0)
+    # A second fetch after the delay confirms the loss.
+    t2 = t1 + timedelta(hours=2)
+    result = writer.write([page(A, new, at=t2)])
+    stored = links(mongo_db)
+    assert stored["http://c.org/x"]["lost_at"] == t2
+    assert stored["http://c.org/x"]["lost_reason"] == "removed"
+    assert "unconfirmed_since" not in stored["http://c.org/x"]
+    assert "unconfirmed_since" not in mongo_db.pages.find_one({"_id": A})
+    assert result.links_lost == 1
+    t3 = t2 + timedelta(hours=1)
+    result = writer.write([page(A, EDGES, at=t3)])
     stored = links(mongo_db)
     back = stored["http://c.org/x"]
-    assert "lost_at" not in back and back["restored"] == 1 and back["first_seen"] == T0
-    assert stored["http://d.de/"]["lost_at"] == t2
+    assert "lost_at" not in back and "lost_reason" not in back
+    assert back["restored"] == 1 and back["first_seen"] == T0
+    assert stored["http://d.de/"]["unconfirmed_since"] == t3
     assert result.links_restored == 1
+
+
+def test_link_back_before_confirmation_was_never_lost(writer: GraphWriter, mongo_db: Any) -> None:
+    writer.write([page(A, EDGES)])
+    t1 = T0 + timedelta(hours=1)
+    writer.write([page(A, EDGES[:1], at=t1)])
+    t2 = t1 + timedelta(hours=2)
+    writer.write([page(A, EDGES, at=t2)])
+    doc = links(mongo_db)["http://c.org/x"]
+    assert "lost_at" not in doc and "unconfirmed_since" not in doc and "restored" not in doc
+    assert doc["last_seen"] == t2
+    assert "unconfirmed_since" not in mongo_db.pages.find_one({"_id": A})
+    # Back to the fast path: the next unchanged fetch costs three operations.
+    result = writer.write([page(A, EDGES, at=t2 + timedelta(hours=1))])
+    assert result.operations == 3
+
+
+def test_refetch_before_the_delay_decides_nothing(writer: GraphWriter, mongo_db: Any) -> None:
+    writer.write([page(A, EDGES)])
+    t1 = T0 + timedelta(hours=1)
+    writer.write([page(A, EDGES[:1], at=t1)])
+    writer.write([page(A, EDGES[:1], at=t1 + timedelta(minutes=10))])
+    writer.write([page(A, EDGES[:1], at=t1)])  # a replay
+    doc = links(mongo_db)["http://c.org/x"]
+    assert "lost_at" not in doc and doc["unconfirmed_since"] == t1
+
+
+REASONS = [
+    (dict(status=404), [], "page_gone"),
+    (dict(status=410), [], "page_gone"),
+    (dict(status=301), [edge(A, "http://moved.net/", kind="redirect")], "page_redirected"),
+    (dict(status=None), [], "page_error"),
+    (dict(status=503), [], "page_error"),
+    (dict(status=403), [], "page_error"),
+    (dict(noindex=True), [EDGES[0]], "noindex"),
+    (dict(), [EDGES[0], edge(A, "http://a.com/other", kind="canonical")], "canonicalized"),
+    (dict(), [EDGES[0]], "removed"),
+]
+
+
+@pytest.mark.parametrize(("fetch", "edges", "reason"), REASONS)
+def test_lost_reason(
+    writer: GraphWriter, mongo_db: Any, fetch: dict[str, Any], edges: list[Edge], reason: str
+) -> None:
+    writer.write([page(A, EDGES)])
+    for hours in (1, 3):
+        item = page(A, edges, at=T0 + timedelta(hours=hours), status=fetch.get("status", 200))
+        item.noindex = fetch.get("noindex", False)
+        writer.write([item])
+    doc = links(mongo_db)["http://c.org/x"]
+    assert doc["lost_at"] == T0 + timedelta(hours=3)
+    assert doc["lost_reason"] == reason
+
+
+def test_now_nofollow_is_recorded_on_the_live_link(writer: GraphWriter, mongo_db: Any) -> None:
+    writer.write([page(A, EDGES)])
+    t1 = T0 + timedelta(hours=1)
+    writer.write([page(A, [edge(A, "http://b.com/", anchor="B", nofollow=True), EDGES[1]], at=t1)])
+    doc = links(mongo_db)["http://b.com/"]
+    assert doc["nofollow"] is True and doc["nofollow_since"] == t1 and "lost_at" not in doc
+    writer.write([page(A, EDGES, at=t1 + timedelta(hours=1))])
+    doc = links(mongo_db)["http://b.com/"]
+    assert doc["nofollow"] is False and "nofollow_since" not in doc
+
+
+def test_links_carry_the_source_ip(writer: GraphWriter, mongo_db: Any) -> None:
+    first = page(A, EDGES)
+    first.ip = "192.0.2.7"
+    writer.write([first])
+    assert {d["src_ip"] for d in mongo_db.links.find()} == {"192.0.2.7"}
+    moved = page(A, EDGES, at=T0 + timedelta(hours=1))
+    moved.ip = "198.51.100.9"
+    writer.write([moved])
+    assert {d["src_ip"] for d in mongo_db.links.find()} == {"198.51.100.9"}
 
 
 def test_changed_attributes_are_updated(writer: GraphWriter, mongo_db: Any) -> None:
@@ -129,6 +217,7 @@ def test_failed_fetch_keeps_links(writer: GraphWriter, mongo_db: Any) -> None:
     writer.write([page(A, [], at=t1, status=None)])
     writer.write([page(A, [], at=t1 + timedelta(seconds=1), status=503)])
     assert all("lost_at" not in d for d in mongo_db.links.find())
+    assert all(d["unconfirmed_reason"] == "page_error" for d in mongo_db.links.find())
     pg = mongo_db.pages.find_one({"_id": A})
     assert pg["status"] == 503 and pg["links_fp"] == link_fingerprint(EDGES[:2])
 
@@ -155,3 +244,20 @@ def test_domain_counts(writer: GraphWriter, mongo_db: Any) -> None:
     assert doc["backlinks"] == 3
     assert doc["backlinks_nofollow"] == 1 and doc["backlinks_dofollow"] == 2
     assert doc["referring_domains"] == 2 and doc["referring_hosts"] == 3
+
+
+def test_lazy_last_seen_refresh_writes_only_the_page(mongo_db: Any) -> None:
+    ensure_indexes(mongo_db)
+    writer = GraphWriter(mongo_db, last_seen_refresh=timedelta(days=7))
+    writer.write([page(A, EDGES)])
+    day1 = T0 + timedelta(days=1)
+    result = writer.write([page(A, EDGES, at=day1)])
+    assert result.links_refreshed == 0
+    assert {d["last_seen"] for d in mongo_db.links.find()} == {T0}
+    pg = mongo_db.pages.find_one({"_id": A})
+    assert (pg["links_seen_at"], pg["links_refreshed_at"]) == (day1, T0)
+    day8 = T0 + timedelta(days=8)
+    result = writer.write([page(A, EDGES, at=day8)])
+    assert result.links_refreshed == 2
+    assert {d["last_seen"] for d in mongo_db.links.find()} == {day8}
+    assert mongo_db.pages.find_one({"_id": A})["links_refreshed_at"] == day8

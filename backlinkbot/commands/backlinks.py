@@ -1,20 +1,67 @@
-"""``backlinkbot backlinks TARGET``: who links to this URL, host or domain."""
+"""``backlinkbot backlinks TARGET``: who links to this URL, host or domain.
+
+Without a report option: the live backlinks (newest first) and the referring
+domains. ``--lost``, ``--new``, ``--referring-domains``, ``--anchors`` and
+``--one-per-domain`` print one report each; ``--dofollow`` keeps dofollow
+links only. ``--format json|csv`` streams link listings row by row (no
+limit with ``--limit 0``); ``table`` is for reading.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from backlinkbot.services import open_database, running_services
-from backlinkbot.storage.queries import backlinks, parse_target, referring_domains
+from backlinkbot.storage.queries import (
+    Target,
+    anchors,
+    backlinks,
+    lost_links,
+    new_links,
+    one_per_domain,
+    parse_target,
+    referring_domains,
+)
 
-help = "list the live backlinks of a URL, host or domain, and its referring domains"
+help = (
+    "list the live, new or lost backlinks of a URL, host or domain, "
+    "its referring domains and anchors"
+)
+
+#: Columns of a link row in CSV output (and in JSON, when present).
+LINK_COLUMNS = (
+    "src", "dst", "anchor", "alt", "image", "kind", "nofollow", "ugc", "sponsored", "section",
+    "src_domain", "src_ip", "first_seen", "last_seen", "lost_at", "lost_reason",
+    "unconfirmed_since", "restored",
+)  # fmt: skip
+REPORTS = ("lost", "new", "referring_domains", "anchors", "one_per_domain")
+#: Default window of --new without --since.
+NEW_WINDOW = timedelta(days=30)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def since_value(text: str) -> datetime:
+    """An ISO date or time (UTC unless it says otherwise), or ``Nd`` days ago."""
+    text = text.strip()
+    if text.endswith("d") and text[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(days=int(text[:-1]))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date such as 2026-01-31 or 30d, got {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,8 +71,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how to read TARGET (default: a URL if it has a scheme, a domain if it "
         "is its own registrable domain, else a host)",
     )  # fmt: skip
-    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.add_argument("--limit", type=int, default=50, help="backlinks shown (0 = all)")
+    reports = parser.add_mutually_exclusive_group()
+    reports.add_argument("--lost", action="store_true", help="links lost (since --since)")
+    reports.add_argument("--new", action="store_true", help="links first seen since --since")
+    reports.add_argument("--referring-domains", action="store_true",
+                         help="referring domains with their live link counts")  # fmt: skip
+    reports.add_argument("--anchors", action="store_true", help="anchor-text distribution")
+    reports.add_argument("--one-per-domain", action="store_true",
+                         help="the best live link from each referring domain")  # fmt: skip
+    parser.add_argument("--since", type=since_value, metavar="DATE",
+                        help="for --new (default: 30 days ago) and --lost (default: "
+                        "all time): an ISO date or Nd")  # fmt: skip
+    parser.add_argument("--dofollow", action="store_true", help="dofollow links only")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default=None,
+                        help="output format (default: table)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="same as --format json")
+    parser.add_argument("--limit", type=int, default=50, help="rows shown (0 = all)")
     parser.add_argument(
         "--sort", choices=("links", "rating"), default="links",
         help="order of referring domains (default: by live links)",
@@ -38,26 +99,95 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
+def _opt(args: argparse.Namespace, name: str, default: Any = False) -> Any:
+    return getattr(args, name, default)
+
+
+def _sorted_domains(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    if sort == "rating":
+        rows.sort(key=lambda r: (-(r["rating"] or 0.0), -r["links"], r["domain"]))
+    return rows
+
+
 def report(db: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The default report: live backlinks and referring domains (the
+    backlinks as a lazy iterator)."""
     target = parse_target(args.target, kind=args.by)
-    domains = referring_domains(db, target)
-    if args.sort == "rating":
-        domains.sort(key=lambda r: (-(r["rating"] or 0.0), -r["links"], r["domain"]))
-    links = list(backlinks(db, target, limit=args.limit))
-    total = sum(r["links"] for r in domains)
+    dofollow = _opt(args, "dofollow")
+    domains = _sorted_domains(referring_domains(db, target, dofollow=dofollow), args.sort)
     return {
         "target": target.value,
         "by": target.kind,
-        "live_backlinks": total,
+        "live_backlinks": sum(r["links"] for r in domains),
         "referring_domains_count": len(domains),
         "referring_domains": domains,
-        "backlinks": links,
+        "backlinks": backlinks(db, target, limit=args.limit, dofollow=dofollow),
     }
+
+
+def rows_of(
+    db: Any, target: Target, name: str, args: argparse.Namespace
+) -> Iterable[dict[str, Any]]:
+    """The rows of one report (``REPORTS``); link listings are streamed."""
+    dofollow, limit = _opt(args, "dofollow"), args.limit
+    if name == "lost":
+        return lost_links(db, target, since=args.since or EPOCH, limit=limit, dofollow=dofollow)
+    if name == "new":
+        since = args.since or datetime.now(UTC) - NEW_WINDOW
+        return new_links(db, target, since=since, limit=limit, dofollow=dofollow)
+    if name == "one_per_domain":
+        return one_per_domain(db, target, limit=limit, dofollow=dofollow)
+    rows = (
+        _sorted_domains(referring_domains(db, target, dofollow=dofollow), args.sort)
+        if name == "referring_domains"
+        else anchors(db, target, dofollow=dofollow)
+    )
+    return rows[:limit] if limit else rows
 
 
 def _flags(link: dict[str, Any]) -> str:
     flags = [f for f in ("nofollow", "ugc", "sponsored") if link.get(f)]
     return ",".join(flags) or "follow"
+
+
+def _anchor(link: dict[str, Any]) -> str:
+    return link.get("anchor") or (f"[img] {link.get('alt', '')}" if link.get("image") else "")
+
+
+def _day(value: Any) -> str:
+    return f"{value:%Y-%m-%d}" if isinstance(value, datetime) else ""
+
+
+def links_table(title: str, links: Iterable[dict[str, Any]], *, show_target: bool) -> Table:
+    table = Table(title=title)
+    columns = ["source", *(["target"] if show_target else []), "anchor", "kind", "rel",
+               "first seen", "last seen", "lost", "reason"]  # fmt: skip
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for link in links:
+        reason = link.get("lost_reason") or (
+            f"unconfirmed ({link['unconfirmed_reason']})" if link.get("unconfirmed_since") else ""
+        )
+        cells = [link["src"], *([link["dst"]] if show_target else []), _anchor(link),
+                 link["kind"], _flags(link), _day(link.get("first_seen")),
+                 _day(link.get("last_seen")), _day(link.get("lost_at")), reason]  # fmt: skip
+        # Text from the web is never read as console markup.
+        table.add_row(*(Text(str(c)) for c in cells))
+    return table
+
+
+def rows_table(title: str, rows: Iterable[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    header: list[str] | None = None
+    for row in rows:
+        if header is None:
+            header = list(row)
+            for column in header:
+                table.add_column(
+                    column, justify="left" if column in ("domain", "anchor") else "right"
+                )
+        table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in header))
+    return table
 
 
 def print_tables(result: dict[str, Any], console: Console) -> None:
@@ -71,32 +201,80 @@ def print_tables(result: dict[str, Any], console: Console) -> None:
         domains.add_column(column, justify="right" if column != "domain" else "left")
     for row in result["referring_domains"]:
         rating = "" if row["rating"] is None else f"{row['rating']:.1f}"
-        domains.add_row(row["domain"], str(row["links"]), str(row["dofollow"]), rating)
+        domains.add_row(Text(row["domain"]), str(row["links"]), str(row["dofollow"]), rating)
     console.print(domains)
-    links = Table(title="Backlinks")
-    show_target = result["by"] != "url"
-    columns = ["source", *(["target"] if show_target else []), "anchor", "kind", "rel",
-               "first seen", "last seen"]  # fmt: skip
-    for column in columns:
-        links.add_column(column, overflow="fold")
-    for link in result["backlinks"]:
-        anchor = link.get("anchor") or (f"[img] {link.get('alt', '')}" if link.get("image") else "")
-        row = [link["src"], *([link["dst"]] if show_target else []), anchor, link["kind"],
-               _flags(link), f"{link['first_seen']:%Y-%m-%d}", f"{link['last_seen']:%Y-%m-%d}"]  # fmt: skip
-        links.add_row(*row)
-    console.print(links)
+    console.print(links_table("Backlinks", result["backlinks"], show_target=result["by"] != "url"))
+
+
+def write_json(
+    head: dict[str, Any], key: str, rows: Iterable[dict[str, Any]], out: IO[str]
+) -> None:
+    """``head`` and then ``key``: the rows, one line each, as they come."""
+    text = json.dumps(head, default=_json_default, ensure_ascii=False)
+    out.write(text[:-1] + (", " if head else "") + json.dumps(key) + ": [")
+    for n, row in enumerate(rows):
+        out.write(",\n " if n else "\n ")
+        out.write(json.dumps(row, default=_json_default, ensure_ascii=False))
+    out.write("\n]}\n")
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Iterable[str] | None) -> None:
+    writer: Any = None
+    for row in rows:
+        if writer is None:
+            writer = csv.DictWriter(out, fieldnames=list(columns or row), extrasaction="ignore",
+                                    lineterminator="\n")  # fmt: skip
+            writer.writeheader()
+        writer.writerow(
+            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        )
+    if writer is None and columns:
+        csv.writer(out, lineterminator="\n").writerow(list(columns))
+
+
+def output(db: Any, args: argparse.Namespace, out: IO[str], *, width: int | None = None) -> None:
+    """Print the report ``args`` ask for; ``width`` sets a table's width
+    (default: the terminal's)."""
+    fmt = "json" if args.json else (args.format or "table")
+    name = next((r for r in REPORTS if _opt(args, r)), None)
+    target = parse_target(args.target, kind=args.by)
+    if name is None:
+        result = report(db, args)
+        if fmt == "json":
+            head = {k: v for k, v in result.items() if k != "backlinks"}
+            write_json(head, "backlinks", result["backlinks"], out)
+        elif fmt == "csv":
+            write_csv(result["backlinks"], out, LINK_COLUMNS)
+        else:
+            print_tables(result, Console(file=out, width=width))
+        return
+    rows = rows_of(db, target, name, args)
+    is_links = name in ("lost", "new", "one_per_domain")
+    if fmt == "json":
+        info: dict[str, Any] = {"target": target.value, "by": target.kind, "report": name}
+        if args.since is not None and name in ("lost", "new"):
+            info["since"] = args.since.isoformat()
+        write_json(info, "rows", rows, out)
+    elif fmt == "csv":
+        write_csv(rows, out, LINK_COLUMNS if is_links else None)
+    elif is_links:
+        title = name.replace("_", " ").capitalize()
+        Console(file=out, width=width).print(
+            links_table(title, rows, show_target=target.kind != "url")
+        )
+    else:
+        Console(file=out, width=width).print(rows_table(name.replace("_", " ").capitalize(), rows))
 
 
 def run(args: argparse.Namespace) -> int:
-    with running_services(announce=not args.json):
+    quiet = args.json or (args.format or "table") != "table"
+    with running_services(announce=not quiet):
+        db = open_database()
         try:
-            result = report(open_database(), args)
+            output(db, args, sys.stdout)
         except ValueError as exc:
             print(f"backlinkbot backlinks: {exc}", file=sys.stderr)
             return 2
-    if args.json:
-        json.dump(result, sys.stdout, default=_json_default, ensure_ascii=False, indent=1)
-        print()
-    else:
-        print_tables(result, Console())
+        finally:
+            db.client.close()
     return 0

@@ -1,34 +1,190 @@
-"""robots.txt for every request, including those that wait for the file.
+"""robots.txt for every request: cached cluster-wide, RFC 9309 status rules.
 
-Scrapy 2.19's ``RobotsTxtMiddleware`` lets the requests for a host that
-arrive while its robots.txt is being fetched all wait on one ``Deferred``.
-Under the asyncio reactor each waiter turns that ``Deferred`` into a
-``Future``, which consumes its result: the first waiter gets the parser, every
-later one gets ``None`` and is let through unchecked. A crawl that starts many
-requests on a new host at once therefore fetches pages that robots.txt
-forbids. This subclass reads the parser from the middleware's cache once the
-wait is over, so every request is checked.
+Extends Scrapy 2.19's ``RobotsTxtMiddleware`` (protego parser) in three ways:
+
+- **Every waiting request is checked.** Requests for a host that arrive while
+  its robots.txt is being fetched all wait on one ``Deferred``; under the
+  asyncio reactor each waiter turns it into a ``Future``, which consumes its
+  result, so in Scrapy only the first waiter gets the parser and the others
+  go through unchecked. Here each waiter reads the parser from the cache once
+  the wait is over.
+- **Status codes as RFC 9309 section 2.3.1 says** (Scrapy parses any body):
+  2xx is parsed; redirects are followed (five hops at most); 4xx means
+  "allow all"; 5xx and a timeout mean "unreachable": full disallow for
+  ``BACKLINKBOT_ROBOTS_RETRY_SECONDS``, then robots.txt is fetched again.
+  Other network errors allow all: the host is down, and the page's own fetch
+  will record the error.
+- **One fetch per host for the whole cluster.** The outcome is stored in
+  Redis (``<prefix>:robots:<scheme>://<host:port>``: the rules of one origin,
+  RFC 9309 section 2.3, where Scrapy keys them by host and port alone) for
+  ``BACKLINKBOT_ROBOTS_CACHE_SECONDS``
+  (the retry delay for an unreachable file) and every worker reads it before
+  fetching; the in-process cache expires with it. A ``Crawl-delay`` for our
+  user agent goes to the hash ``<prefix>:crawl_delay`` (host -> seconds),
+  where the frontier reads it for cluster-wide politeness.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
+import redis
+from scrapy import Request, signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobotsTxt
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+from twisted.internet import defer
+from twisted.internet import error as net_error
 from twisted.internet.defer import Deferred
 
+from backlinkbot.frontier.keys import CrawlKeys
+
 if TYPE_CHECKING:
-    from scrapy import Request
+    from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
 
-__all__ = ["RobotsTxtMiddleware"]
+__all__ = ["DISALLOW_ALL", "MAX_REDIRECTS", "RobotsTxtMiddleware"]
+
+logger = logging.getLogger(__name__)
+
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+#: Redirect hops followed for one robots.txt (RFC 9309 section 2.3.1.2).
+MAX_REDIRECTS = 5
+_TIMEOUTS = (net_error.TimeoutError, defer.TimeoutError, TimeoutError)
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxt):
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        settings = crawler.settings
+        self.cache_seconds = settings.getint("BACKLINKBOT_ROBOTS_CACHE_SECONDS")
+        self.retry_seconds = settings.getint("BACKLINKBOT_ROBOTS_RETRY_SECONDS")
+        self.keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+        self.server: redis.Redis | None = None
+        self._expires: dict[str, float] = {}
+        crawler.signals.connect(self._open, signal=signals.spider_opened)
+        crawler.signals.connect(self._close, signal=signals.spider_closed)
+
+    def _open(self) -> None:
+        url = self.crawler.settings.get("REDIS_URL")
+        if url:
+            self.server = redis.Redis.from_url(str(url))
+
+    def _close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
     async def robot_parser(self, request: Request) -> RobotParser | None:
-        parser = await super().robot_parser(request)
-        cached = self._parsers.get(urlparse_cached(request).netloc)
-        if cached is not None and not isinstance(cached, Deferred):
-            return cached
+        url = urlparse_cached(request)
+        # RFC 9309 section 2.3: the rules of one scheme, host and port.
+        origin = f"{url.scheme}://{url.netloc}"
+        expired = origin in self._expires and self._expires[origin] <= time.monotonic()
+        if expired and not isinstance(self._parsers.get(origin), Deferred):
+            self._parsers.pop(origin, None)
+            del self._expires[origin]
+        if origin not in self._parsers:
+            waiter: Deferred[RobotParser | None] = Deferred()
+            self._parsers[origin] = waiter
+            parser: RobotParser | None = None
+            try:
+                parser = await self._load(origin, url.hostname or "")
+            except Exception:
+                # Never leave the waiting requests hanging: allow, retry soon.
+                logger.exception("robots.txt of %s could not be loaded", origin)
+                self._expires[origin] = time.monotonic() + self.retry_seconds
+            self._parsers[origin] = parser
+            waiter.callback(parser)
+        cached = self._parsers[origin]
+        if isinstance(cached, Deferred):
+            await maybe_deferred_to_future(cached)
+            cached = self._parsers.get(origin)
+        return None if isinstance(cached, Deferred) else cached
+
+    async def _load(self, origin: str, host: str) -> RobotParser | None:
+        """The parser of ``origin``'s robots.txt: from Redis, else fetched
+        and shared with the cluster."""
+        key = f"{self.keys.prefix}:robots:{origin}"
+        stored = self._redis(lambda s: s.get(key))
+        if isinstance(stored, bytes):
+            ttl = self._redis(lambda s: s.ttl(key))
+            self._expires[origin] = time.monotonic() + max(int(str(ttl or 0)), 1)
+            self._stats.inc_value("backlinkbot/robots/cache_hit")
+            return self._parser(stored)
+        body, seconds = await self._fetch(f"{origin}/robots.txt")
+        self._stats.inc_value("robotstxt/request_count")
+        self._expires[origin] = time.monotonic() + seconds
+        parser = self._parser(body)
+        delay = getattr(getattr(parser, "rp", None), "crawl_delay", None)
+        crawl_delay = delay(self._robotstxt_useragent or "*") if delay else None
+
+        def share(server: redis.Redis) -> None:
+            pipe = server.pipeline(transaction=False)
+            pipe.set(key, body, ex=max(seconds, 1))
+            if crawl_delay:
+                pipe.hset(self.keys.crawl_delay, host, float(crawl_delay))
+            pipe.execute()
+
+        self._redis(share)
         return parser
+
+    async def _fetch(self, robots_url: str) -> tuple[bytes, int]:
+        """The robots.txt rules to apply and for how many seconds.
+
+        Redirects are followed up to ``MAX_REDIRECTS`` hops (RFC 9309
+        section 2.3.1.2), each hop through the downloader middlewares, so the
+        SSRF guard checks every target; a longer chain means "allow all".
+        """
+        url = robots_url
+        for _ in range(MAX_REDIRECTS + 1):
+            request = Request(
+                url,
+                priority=self.DOWNLOAD_PRIORITY,
+                meta={"dont_obey_robotstxt": True},
+                callback=NO_CALLBACK,
+            )
+            try:
+                response = await self.crawler.engine.download_async(request)
+            except IgnoreRequest:
+                return b"", self.cache_seconds  # refused by policy: so is the page
+            except _TIMEOUTS:
+                self._stats.inc_value("backlinkbot/robots/unreachable")
+                return DISALLOW_ALL, self.retry_seconds
+            except Exception as exc:
+                self._stats.inc_value(f"robotstxt/exception_count/{type(exc).__name__}")
+                return b"", self.cache_seconds
+            status = response.status
+            self._stats.inc_value("robotstxt/response_count")
+            self._stats.inc_value(f"robotstxt/response_status_count/{status}")
+            location = response.headers.get(b"Location")
+            if 300 <= status < 400 and location:
+                url = urljoin(url, location.decode("latin-1").strip())
+                if urlsplit(url).scheme not in ("http", "https"):
+                    break
+                continue
+            if status >= 500:
+                self._stats.inc_value("backlinkbot/robots/unreachable")
+                return DISALLOW_ALL, self.retry_seconds
+            if 200 <= status < 300:
+                return response.body, self.cache_seconds
+            return b"", self.cache_seconds
+        self._stats.inc_value("backlinkbot/robots/too_many_redirects")
+        return b"", self.cache_seconds
+
+    def _parser(self, body: bytes) -> RobotParser:
+        return build_from_crawler(self._parserimpl, self.crawler, body)
+
+    def _redis(self, action: object) -> object:
+        if self.server is None:
+            return None
+        try:
+            return action(self.server)  # type: ignore[operator]
+        except redis.RedisError as exc:
+            self._stats.inc_value("backlinkbot/robots/redis_error")
+            logger.warning("robots.txt cache unavailable: %s", exc)
+            return None

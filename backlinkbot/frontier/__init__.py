@@ -1,8 +1,11 @@
-"""The shared Redis frontier, built on scrapy-redis's plug points.
+"""The shared Redis frontier, built on scrapy-redis's plug points (docs/FRONTIER.md).
 
 - :mod:`.keys`: where each piece of a crawl's state lives in Redis.
 - :mod:`.serializer`: JSON (not pickle) for requests on the shared queue.
-- :mod:`.queue`: the request queue (``SCHEDULER_QUEUE_CLASS``).
-- :mod:`.dupefilter`: seen-URL filter (``DUPEFILTER_CLASS``).
+- :mod:`.scheduler`: batched enqueues, lease acknowledgements (``SCHEDULER``).
+- :mod:`.queue`: per-host queues, cluster-wide politeness, leased pops
+  (``SCHEDULER_QUEUE_CLASS``).
+- :mod:`.leases`: requests handed out stay in Redis until done; reaper.
+- :mod:`.dupefilter`, :mod:`.bloom`: seen-URL Bloom filter (``DUPEFILTER_CLASS``).
 - :mod:`.cluster`: which workers are busy, and when the crawl is finished.
 """

@@ -5,9 +5,11 @@ queue's pop marks it, atomically) until its engine is idle again (nothing in
 flight, nothing left to parse or store), when :meth:`Cluster.idle` unmarks it.
 The crawl is finished when at least one request was handed out, the queue
 and the seed list are empty (or the page budget is spent) and no live worker
-is busy. (Workers started before the seeds arrive wait for them.) A worker whose heartbeat is older
-than ``BACKLINKBOT_WORKER_TIMEOUT`` is not live: a dead worker does not keep
-the others waiting forever.
+is busy, no request is leased (a lease is work in progress; a dead worker's
+leases expire and return to the queue) and the crawl is not paused. (Workers
+started before the seeds arrive wait for them.) A worker whose heartbeat is
+older than ``BACKLINKBOT_WORKER_TIMEOUT`` is not live: a dead worker does not
+keep the others waiting forever.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .keys import CrawlKeys
 
 __all__ = ["Cluster"]
 
-# KEYS: busy, heartbeat, requests, start_urls, dequeued.
+# KEYS: busy, heartbeat, queued, start_urls, dequeued, leased, paused.
 # ARGV: worker, now, worker timeout, page budget.
 # Unmarks the worker, then answers 1 if the crawl is finished, else 0.
 _IDLE = """
@@ -27,8 +29,10 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 local budget = tonumber(ARGV[4])
 local dequeued = tonumber(redis.call('GET', KEYS[5]) or '0')
 if dequeued == 0 then return 0 end
+if redis.call('EXISTS', KEYS[7]) == 1 then return 0 end
+if redis.call('ZCARD', KEYS[6]) > 0 then return 0 end
 local spent = budget > 0 and dequeued >= budget
-if not spent and redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
+if not spent and tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then return 0 end
 if redis.call('LLEN', KEYS[4]) > 0 then return 0 end
 local now = tonumber(ARGV[2])
 local timeout = tonumber(ARGV[3])
@@ -62,9 +66,11 @@ class Cluster:
             keys=[
                 self.keys.busy,
                 self.keys.heartbeat,
-                self.keys.requests,
+                self.keys.queued,
                 self.keys.start_urls,
                 self.keys.dequeued,
+                self.keys.leased,
+                self.keys.paused,
             ],
             args=[self.worker, f"{time.time():.3f}", self.worker_timeout, self.max_pages],
         )

@@ -26,12 +26,48 @@ class CrawlKeys:
 
     @property
     def requests(self) -> str:
-        """Sorted set of serialized requests, scored by priority."""
+        """Base name of the per-host request queues (``<requests>:<host>``:
+        sorted sets of serialized requests, scored by ``-priority``)."""
         return f"{self.prefix}:requests"
+
+    def host_queue(self, host: str) -> str:
+        return f"{self.requests}:{host}"
+
+    @property
+    def hosts(self) -> str:
+        """Sorted set host -> earliest time its next request may be fetched."""
+        return f"{self.prefix}:hosts"
+
+    @property
+    def queued(self) -> str:
+        """Counter of requests waiting in the per-host queues."""
+        return f"{self.prefix}:queued"
+
+    @property
+    def leased(self) -> str:
+        """Sorted set lease id -> expiry time of requests handed to workers."""
+        return f"{self.prefix}:leased"
+
+    @property
+    def lease_data(self) -> str:
+        """Hash lease id -> ``host <TAB> score <TAB> serialized request``."""
+        return f"{self.prefix}:lease_data"
+
+    @property
+    def crawl_delay(self) -> str:
+        """Hash host -> robots.txt ``Crawl-delay`` in seconds (written by the
+        robots.txt middleware, read by the queue)."""
+        return f"{self.prefix}:crawl_delay"
+
+    @property
+    def paused(self) -> str:
+        """Flag: while it exists, workers take no new requests."""
+        return f"{self.prefix}:paused"
 
     @property
     def dupefilter(self) -> str:
-        """Set of fingerprints of every URL ever scheduled."""
+        """Bloom filter bitmap of every URL ever scheduled (``<key>:<n>`` for
+        each further shard of a filter larger than one Redis string)."""
         return f"{self.prefix}:dupefilter"
 
     @property
@@ -65,8 +101,14 @@ class CrawlKeys:
         return f"{self.prefix}:worker_stats"
 
     def all(self) -> list[str]:
+        """The fixed keys of a crawl (see :meth:`patterns` for the others)."""
         return [
             self.requests,
+            self.hosts,
+            self.queued,
+            self.leased,
+            self.lease_data,
+            self.paused,
             self.dupefilter,
             self.start_urls,
             self.busy,
@@ -75,3 +117,7 @@ class CrawlKeys:
             self.stats,
             self.worker_stats,
         ]
+
+    def patterns(self) -> list[str]:
+        """``SCAN`` patterns of the keys named after hosts or shards."""
+        return [f"{self.requests}:*", f"{self.dupefilter}:*"]

@@ -2,7 +2,8 @@
 
 Seeds come from the Redis start-URL key (``<prefix>:start_urls``; plain URLs
 or JSON objects ``{"url": ...}``), as with any scrapy-redis spider, and are read
-both at start (``async def start()``) and whenever the worker goes idle.
+both at start (``async def start()``) and whenever the worker goes idle. A seed
+``{"url": ..., "recrawl": true}`` is fetched even if the URL was seen before.
 
 Every fetched URL gives one :class:`~backlinkbot.items.PageItem`:
 
@@ -19,6 +20,7 @@ sites by following links out of them), shallow pages first.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -31,6 +33,7 @@ from scrapy_redis.spiders import RedisSpider
 
 from backlinkbot.frontier.cluster import Cluster
 from backlinkbot.frontier.keys import CrawlKeys, worker_name
+from backlinkbot.frontier.leases import request_done
 from backlinkbot.items import PageItem, RawLink
 from backlinkbot.linkextraction import extract_links
 from backlinkbot.robotstags import parse_x_robots_tag
@@ -108,11 +111,12 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         text = data.decode(self.redis_encoding) if isinstance(data, bytes) else data
         text = text.strip()
         url = text
+        recrawl = False
         if text.startswith("{"):
-            import json
-
             try:
-                url = str(json.loads(text).get("url", ""))
+                seed = json.loads(text)
+                url = str(seed.get("url", ""))
+                recrawl = seed.get("recrawl") is True
             except (ValueError, AttributeError):
                 url = ""
         try:
@@ -121,7 +125,8 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
             self.crawler.stats.inc_value(f"backlinkbot/seeds_rejected/{exc.reason}")
             logger.warning("Ignoring seed %r: %s", text[:200], exc.reason)
             return None
-        return self._request(url, depth=0, priority=SEED_PRIORITY)
+        request = self._request(url, depth=0, priority=SEED_PRIORITY)
+        return request.replace(dont_filter=True) if recrawl else request
 
     def spider_idle(self) -> None:
         if self.count_size(self.redis_key) > 0:
@@ -220,7 +225,9 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         stats = self.crawler.stats
         if failure.check(IgnoreRequest):
             # Forbidden by robots.txt or dropped by a policy middleware: never
-            # fetched, so no page. The middleware counted it.
+            # fetched, so no page. The middleware counted it; the frontier
+            # can let go of the request.
+            self.crawler.signals.send_catch_log(request_done, request=request)
             return
         error = failure.type.__name__ if failure.type else "Error"
         stats.inc_value(f"backlinkbot/pages/error/{error}")

@@ -1,15 +1,29 @@
 """Per-domain backlink counts in ``domains``.
 
-For each registrable domain that links were added to or lost from, count its
-live backlinks (all and dofollow), referring domains and referring hosts from
-``links`` (one indexed, projected read per batch of domains) and set them on
-its ``domains`` document. Ranking adds its own fields to the same documents.
+For each registrable domain that links were added to or lost from, count from
+``links`` its live backlinks (dofollow / nofollow), referring domains, hosts,
+IP addresses and /24 subnets, and the links new and lost over the last 7 and
+30 days, and set them on its ``domains`` document. Two indexed, projected
+reads per batch of domains (``dst_domain_live`` for the live links,
+``dst_domain_time`` for the recently lost ones). Ranking adds its own fields
+to the same documents.
+
+A recount costs time proportional to the domain's live backlinks, so the sink
+leaves domains above ``max_links`` to the batch job :func:`recount_all`
+(``python -m backlinkbot.storage.domains``), which recounts every domain in
+one pass over ``links`` sorted by ``dst_domain`` (memory for one domain at a
+time) plus one pass over the links lost in the last 30 days.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime
+import argparse
+import ipaddress
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import UpdateOne
@@ -19,48 +33,198 @@ from .schema import DOMAINS, LINKS
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-__all__ = ["count_domains", "recount_domains"]
+__all__ = ["count_domains", "recount_all", "recount_domains", "subnet"]
+
+#: The windows of the new/lost counts, in days.
+WINDOWS = (7, 30)
+_PROJECTION = {
+    "_id": 0, "dst_domain": 1, "src_domain": 1, "src_host": 1, "src_ip": 1,
+    "nofollow": 1, "first_seen": 1, "lost_at": 1,
+}  # fmt: skip
+
+
+def subnet(ip: str | None) -> str | None:
+    """The /24 (IPv4) or /48 (IPv6) network of an address, or None.
+
+    >>> subnet("192.0.2.77"), subnet("2001:db8:1:2::1"), subnet("bogus")
+    ('192.0.2.0/24', '2001:db8:1::/48', None)
+    """
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "backlinks": 0, "dofollow": 0, "ref_domains": set(), "ref_hosts": set(),
+        "ref_ips": set(), "ref_subnets": set(), "new_7d": 0, "new_30d": 0,
+        "lost_7d": 0, "lost_30d": 0,
+    }  # fmt: skip
 
 
 def count_domains(
-    db: Database[dict[str, Any]], domains: Iterable[str]
+    db: Database[dict[str, Any]], domains: Iterable[str], *, now: datetime | None = None
 ) -> dict[str, dict[str, int]]:
+    now = now or datetime.now(UTC)
+    since = {days: now - timedelta(days=days) for days in WINDOWS}
     wanted = sorted(set(domains))
-    counts: dict[str, dict[str, Any]] = {
-        d: {"backlinks": 0, "dofollow": 0, "ref_domains": set(), "ref_hosts": set()}
-        for d in wanted
-    }
-    cursor = db[LINKS].find(
-        {"dst_domain": {"$in": wanted}, "lost_at": None},
-        {"_id": 0, "dst_domain": 1, "src_domain": 1, "src_host": 1, "nofollow": 1},
+    counts: dict[str, dict[str, Any]] = {d: _empty() for d in wanted}
+    live = db[LINKS].find({"dst_domain": {"$in": wanted}, "lost_at": None}, _PROJECTION)
+    recently_lost = db[LINKS].find(
+        {"dst_domain": {"$in": wanted}, "lost_at": {"$gte": since[30]}}, _PROJECTION
     )
-    for doc in cursor:
+    for doc in live:
+        _add_live(counts[doc["dst_domain"]], doc, since)
+    for doc in recently_lost:
         row = counts[doc["dst_domain"]]
-        row["backlinks"] += 1
-        row["dofollow"] += 0 if doc.get("nofollow") else 1
-        row["ref_domains"].add(doc["src_domain"])
-        row["ref_hosts"].add(doc["src_host"])
+        _count_new(row, doc, since)
+        for days, start in since.items():
+            if doc["lost_at"] >= start:
+                row[f"lost_{days}d"] += 1
+    return {d: _finish(row) for d, row in counts.items()}
+
+
+def _add_live(row: dict[str, Any], doc: dict[str, Any], since: dict[int, datetime]) -> None:
+    """Count one live link into its target domain's row."""
+    row["backlinks"] += 1
+    row["dofollow"] += 0 if doc.get("nofollow") else 1
+    row["ref_domains"].add(doc["src_domain"])
+    row["ref_hosts"].add(doc["src_host"])
+    if doc.get("src_ip"):
+        row["ref_ips"].add(doc["src_ip"])
+        row["ref_subnets"].add(subnet(doc["src_ip"]))
+    _count_new(row, doc, since)
+
+
+def _count_new(row: dict[str, Any], doc: dict[str, Any], since: dict[int, datetime]) -> None:
+    first = doc.get("first_seen")
+    if first is None:
+        return
+    for days, start in since.items():
+        if first >= start:
+            row[f"new_{days}d"] += 1
+
+
+def _finish(row: dict[str, Any]) -> dict[str, int]:
     return {
-        d: {
-            "backlinks": row["backlinks"],
-            "backlinks_dofollow": row["dofollow"],
-            "backlinks_nofollow": row["backlinks"] - row["dofollow"],
-            "referring_domains": len(row["ref_domains"]),
-            "referring_hosts": len(row["ref_hosts"]),
-        }
-        for d, row in counts.items()
+        "backlinks": row["backlinks"],
+        "backlinks_dofollow": row["dofollow"],
+        "backlinks_nofollow": row["backlinks"] - row["dofollow"],
+        "referring_domains": len(row["ref_domains"]),
+        "referring_hosts": len(row["ref_hosts"]),
+        "referring_ips": len(row["ref_ips"]),
+        "referring_subnets": len(row["ref_subnets"] - {None}),
+        **{f"{k}_{days}d": row[f"{k}_{days}d"] for k in ("new", "lost") for days in WINDOWS},
     }
 
 
-def recount_domains(db: Database[dict[str, Any]], domains: Iterable[str]) -> int:
-    """Recount and store; returns how many domain documents were written."""
-    counts = count_domains(db, domains)
+def _store(db: Database[dict[str, Any]], counts: dict[str, dict[str, int]], now: datetime) -> int:
     if not counts:
         return 0
-    now = datetime.now(UTC)
     ops = [
         UpdateOne({"_id": d}, {"$set": {"domain": d, **c, "counted_at": now}}, upsert=True)
         for d, c in counts.items()
     ]
     db[DOMAINS].bulk_write(ops, ordered=False)
     return len(ops)
+
+
+def recount_domains(
+    db: Database[dict[str, Any]],
+    domains: Iterable[str],
+    *,
+    now: datetime | None = None,
+    max_links: int = 0,
+) -> int:
+    """Recount and store; returns how many domain documents were written.
+    With ``max_links``, domains last counted with more live backlinks than
+    that are left to :func:`recount_all`."""
+    now = now or datetime.now(UTC)
+    wanted = set(domains)
+    if max_links and wanted:
+        big = db[DOMAINS].find(
+            {"_id": {"$in": sorted(wanted)}, "backlinks": {"$gt": max_links}}, {"_id": 1}
+        )
+        wanted -= {d["_id"] for d in big}
+    return _store(db, count_domains(db, wanted, now=now), now)
+
+
+def _live_by_domain(db: Database[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    cursor = (
+        db[LINKS]
+        .find({"lost_at": None}, _PROJECTION)
+        .sort([("dst_domain", 1), ("lost_at", 1), ("src_domain", 1)])
+        .batch_size(5000)
+    )
+    domain: str | None = None
+    docs: list[dict[str, Any]] = []
+    for doc in cursor:
+        if doc["dst_domain"] != domain:
+            if domain is not None:
+                yield domain, docs
+            domain, docs = doc["dst_domain"], []
+        docs.append(doc)
+    if domain is not None:
+        yield domain, docs
+
+
+def recount_all(
+    db: Database[dict[str, Any]], *, now: datetime | None = None, chunk: int = 1000
+) -> int:
+    """The batch job: recount every domain that has links; returns how many
+    domain documents were written."""
+    now = now or datetime.now(UTC)
+    since = {days: now - timedelta(days=days) for days in WINDOWS}
+    lost: dict[str, dict[str, int]] = {}
+    for doc in db[LINKS].find({"lost_at": {"$gte": since[30]}}, _PROJECTION).batch_size(5000):
+        recent = lost.setdefault(doc["dst_domain"], {"new_7d": 0, "new_30d": 0, "lost_7d": 0,
+                                                  "lost_30d": 0})  # fmt: skip
+        _count_new(recent, doc, since)
+        for days, start in since.items():
+            if doc["lost_at"] >= start:
+                recent[f"lost_{days}d"] += 1
+    written = 0
+    pending: dict[str, dict[str, int]] = {}
+    for domain, docs in _live_by_domain(db):
+        row = _empty()
+        for doc in docs:
+            _add_live(row, doc, since)
+        for key, value in lost.pop(domain, {}).items():
+            row[key] += value
+        pending[domain] = _finish(row)
+        if len(pending) >= chunk:
+            written += _store(db, pending, now)
+            pending = {}
+    for domain, extra in lost.items():  # domains whose every recent link is lost
+        row = _empty()
+        for key, value in extra.items():
+            row[key] += value
+        pending[domain] = _finish(row)
+    return written + _store(db, pending, now)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m backlinkbot.storage.domains``: recount every domain."""
+    parser = argparse.ArgumentParser(description="Recount the backlinks of every domain.")
+    parser.parse_args(argv)
+    from backlinkbot.services import open_database, running_services
+
+    with running_services(announce=True):
+        db = open_database()
+        try:
+            start = time.perf_counter()
+            written = recount_all(db)
+            print(f"recounted {written} domains in {time.perf_counter() - start:.1f} s "
+                  f"(database {os.environ.get('MONGODB_DATABASE') or 'backlinkbot'})")  # fmt: skip
+        finally:
+            db.client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

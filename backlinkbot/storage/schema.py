@@ -7,12 +7,14 @@ the CLI's queries rely on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import OperationFailure
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -20,8 +22,12 @@ if TYPE_CHECKING:
     from backlinkbot.items import Edge
 
 __all__ = [
+    "DOMAINS",
     "EDGE_FIELDS",
     "INDEXES",
+    "LINKS",
+    "LOST_REASONS",
+    "PAGES",
     "edge_document",
     "ensure_indexes",
     "link_fingerprint",
@@ -37,11 +43,28 @@ EDGE_FIELDS = (
     "anchor", "alt", "image", "kind", "nofollow", "ugc", "sponsored", "section",
 )  # fmt: skip
 
+#: Values of ``links.lost_reason`` (docs/SCHEMA.md, "Lost links").
+LOST_REASONS = (
+    "removed", "page_gone", "page_redirected", "page_error", "noindex", "canonicalized",
+)  # fmt: skip
+
 INDEXES: dict[str, list[IndexModel]] = {
     LINKS: [
-        # Backlinks of a URL / host / domain, live ones by `lost_at: null`.
-        IndexModel([("dst", ASCENDING), ("lost_at", ASCENDING)], name="dst_live"),
-        IndexModel([("dst_host", ASCENDING), ("lost_at", ASCENDING)], name="dst_host_live"),
+        # Backlinks of a URL / host / domain: live ones (`lost_at: null`)
+        # newest first, lost ones by `lost_at` range, new ones by `first_seen`.
+        IndexModel(
+            [("dst", ASCENDING), ("lost_at", ASCENDING), ("first_seen", DESCENDING)],
+            name="dst_time",
+        ),
+        IndexModel(
+            [("dst_host", ASCENDING), ("lost_at", ASCENDING), ("first_seen", DESCENDING)],
+            name="dst_host_time",
+        ),
+        IndexModel(
+            [("dst_domain", ASCENDING), ("lost_at", ASCENDING), ("first_seen", DESCENDING)],
+            name="dst_domain_time",
+        ),
+        # Referring domains, one link per domain, per-domain counts.
         IndexModel(
             [("dst_domain", ASCENDING), ("lost_at", ASCENDING), ("src_domain", ASCENDING)],
             name="dst_domain_live",
@@ -54,18 +77,29 @@ INDEXES: dict[str, list[IndexModel]] = {
     PAGES: [
         IndexModel([("host", ASCENDING)], name="host"),
         IndexModel([("domain", ASCENDING)], name="domain"),
+        # Recrawl selection: pages not fetched since T, oldest first.
         IndexModel([("fetched_at", ASCENDING)], name="fetched_at"),
+        # Pages waiting for the refetch that confirms (or refutes) a loss.
+        IndexModel([("unconfirmed_since", ASCENDING)], name="unconfirmed_since", sparse=True),
     ],
     DOMAINS: [
         IndexModel([("backlinks", DESCENDING)], name="backlinks"),
     ],
 }
 
+#: Indexes of earlier versions that a current index makes redundant.
+SUPERSEDED = {LINKS: ("dst_live", "dst_host_live")}
+
 
 def ensure_indexes(db: Database[dict[str, Any]]) -> None:
     """Create every index (idempotent; safe to call from each worker)."""
     for collection, models in INDEXES.items():
         db[collection].create_indexes(models)
+    for collection, names in SUPERSEDED.items():
+        for name in names:
+            # Not there (the usual case), or dropped by another worker.
+            with contextlib.suppress(OperationFailure):
+                db[collection].drop_index(name)
 
 
 def link_id(src: str, dst: str) -> str:
@@ -73,8 +107,9 @@ def link_id(src: str, dst: str) -> str:
     return hashlib.sha1(f"{src}\n{dst}".encode()).hexdigest()[:32]
 
 
-def link_fingerprint(edges: Iterable[Edge]) -> str:
-    """Fingerprint of a page's stored link set, attributes included.
+def link_fingerprint(edges: Iterable[Edge], ip: str | None = None) -> str:
+    """Fingerprint of a page's stored link set, attributes and ``src_ip``
+    included.
 
     A recrawl whose fingerprint equals the stored one changed nothing but
     ``last_seen``, which one ``update_many`` refreshes.
@@ -83,6 +118,8 @@ def link_fingerprint(edges: Iterable[Edge]) -> str:
     for row in sorted(tuple(str(getattr(e, f)) for f in EDGE_FIELDS) for e in edges):
         digest.update("\x1f".join(row).encode("utf-8", "surrogatepass"))
         digest.update(b"\x1e")
+    if ip:
+        digest.update(f"ip={ip}".encode())
     return digest.hexdigest()[:32]
 
 
@@ -92,8 +129,15 @@ def second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def edge_document(edge: Edge, seen: datetime) -> dict[str, Any]:
-    doc: dict[str, Any] = {f: getattr(edge, f) for f in EDGE_FIELDS}
+def edge_attributes(edge: Edge, src_ip: str | None) -> dict[str, Any]:
+    """The fields of a link document that come from the fetch of its page."""
+    attrs: dict[str, Any] = {f: getattr(edge, f) for f in EDGE_FIELDS}
+    attrs["src_ip"] = src_ip
+    return attrs
+
+
+def edge_document(edge: Edge, seen: datetime, src_ip: str | None = None) -> dict[str, Any]:
+    doc = edge_attributes(edge, src_ip)
     doc["_id"] = link_id(edge.src, edge.dst)
     doc["first_seen"] = seen
     doc["last_seen"] = seen

@@ -1,0 +1,144 @@
+"""Leases: a request handed to a worker stays in Redis until it is done.
+
+The queue's pop moves a request into ``<prefix>:leased`` (lease id -> expiry,
+Redis server time) and ``<prefix>:lease_data`` (lease id -> host, score and
+the serialized request) in the same Lua script that takes it from its host
+queue. This worker then:
+
+- renews its leases every ``BACKLINKBOT_LEASE_TIMEOUT / 3`` seconds;
+- acknowledges (deletes) a lease once the page of its request is stored in
+  MongoDB (the sink's ``pages_stored`` signal), or once the request ended
+  without a page (forbidden by robots.txt, dropped by a policy middleware,
+  its item dropped by a pipeline);
+- returns the leases it still holds to the queue when it closes.
+
+A worker that dies (``kill -9``, a lost machine) stops renewing; any worker's
+reaper moves its expired leases back to their host queues, atomically, and
+another worker fetches them. Nothing handed out is lost, at the price of an
+occasional second fetch of a page (the graph writes are idempotent).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from .keys import CrawlKeys
+
+__all__ = ["Leases", "request_done"]
+
+logger = logging.getLogger(__name__)
+
+#: Signal (with ``request``) sent by the spider for a request that ends
+#: without a page item, so that its lease is acknowledged.
+request_done = object()
+
+# Moves the lease ids in ``ids`` back to their host queues (shared by the
+# reaper and by a closing worker). KEYS: leased, lease_data, hosts, queued,
+# dequeued. ARGV[1]: host queue base name.
+_REQUEUE = """
+local function requeue(ids, now)
+  local back = 0
+  for _, id in ipairs(ids) do
+    local rec = redis.call('HGET', KEYS[2], id)
+    if rec then
+      local host, score, data = string.match(rec, '^([^\\t]*)\\t([^\\t]*)\\t(.*)$')
+      back = back + redis.call('ZADD', ARGV[1] .. ':' .. host, score, data)
+      redis.call('ZADD', KEYS[3], 'NX', now, host)
+      redis.call('INCR', KEYS[4])
+      redis.call('DECR', KEYS[5])
+    end
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+  end
+  return back
+end
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
+
+# ARGV[2]: most leases to reap in one call. Returns the requests requeued.
+_REAP = _REQUEUE + """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+return requeue(ids, now)
+"""
+
+# ARGV[2:]: lease ids to give back.
+_RELEASE = _REQUEUE + """
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+return requeue(ids, now)
+"""
+
+# KEYS: leased. ARGV[1]: timeout; ARGV[2:]: lease ids. Extends live leases.
+_RENEW = """
+redis.replicate_commands()
+local t = redis.call('TIME')
+local expiry = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
+local renewed = 0
+for i = 2, #ARGV do
+  renewed = renewed + redis.call('ZADD', KEYS[1], 'XX', 'CH', expiry, ARGV[i])
+end
+return renewed
+"""
+
+
+class Leases:
+    """The leases this worker holds, by URL."""
+
+    def __init__(self, server: Any, keys: CrawlKeys, worker: str, *, timeout: float) -> None:
+        self.server = server
+        self.keys = keys
+        self.timeout = timeout
+        # A fresh token per process: a restarted worker with the same id never
+        # reuses the lease ids of its previous life.
+        self._ids = (f"{worker}|{uuid.uuid4().hex[:8]}|{n}" for n in itertools.count())
+        self.held: dict[str, list[str]] = defaultdict(list)
+        self._reap = server.register_script(_REAP)
+        self._release = server.register_script(_RELEASE)
+        self._renew = server.register_script(_RENEW)
+
+    def new_id(self) -> str:
+        return next(self._ids)
+
+    def hold(self, url: str, lease_id: str) -> None:
+        self.held[url].append(lease_id)
+
+    def __len__(self) -> int:
+        return sum(len(ids) for ids in self.held.values())
+
+    def ack(self, urls: list[str]) -> int:
+        """Delete the leases of ``urls``, done for good; returns how many."""
+        ids = [i for url in urls for i in self.held.pop(url, ())]
+        if ids:
+            with self.server.pipeline() as pipe:
+                pipe.zrem(self.keys.leased, *ids)
+                pipe.hdel(self.keys.lease_data, *ids)
+                pipe.execute()
+        return len(ids)
+
+    def renew(self) -> int:
+        ids = [i for held in self.held.values() for i in held]
+        if not ids:
+            return 0
+        return int(self._renew(keys=[self.keys.leased], args=[self.timeout, *ids]))
+
+    def reap(self, limit: int = 1000) -> int:
+        """Requeue every expired lease of the cluster (any worker's)."""
+        return int(self._reap(keys=self._requeue_keys(), args=[self.keys.requests, limit]))
+
+    def release(self) -> int:
+        """Give every lease this worker still holds back to the queue."""
+        ids = [i for held in self.held.values() for i in held]
+        self.held.clear()
+        if not ids:
+            return 0
+        return int(self._release(keys=self._requeue_keys(), args=[self.keys.requests, *ids]))
+
+    def _requeue_keys(self) -> list[str]:
+        k = self.keys
+        return [k.leased, k.lease_data, k.hosts, k.queued, k.dequeued]

@@ -1,0 +1,128 @@
+"""Crawl speed: backlinkbot workers against plain Scrapy and textbook scrapy-redis.
+
+All three crawl the same static web (``bench/staticweb.py``: HOSTS hosts of
+PAGES pages, 20-50 KB each) served by nginx, through it as ``http_proxy``,
+with the same concurrency (32 requests, 4 per host), in one run, against one
+embedded Redis and one MongoDB-wire server:
+
+- plain Scrapy: default scheduler, LinkExtractor, follows every link, stores
+  nothing (``bench/peers/plain_scrapy.py``);
+- textbook scrapy-redis: RedisSpider, its scheduler and dupefilter,
+  LinkExtractor, a pymongo ``insert_one`` per item
+  (``bench/peers/textbook_scrapy_redis.py``);
+- backlinkbot with 1 and 2 worker processes (robots.txt, link extraction,
+  normalization, edge dedup, MongoDB graph writes), host delay 0.
+
+Prints responses, wall seconds and responses/s per run, and the ratios.
+
+    python bench/bench_crawl.py --hosts 100 --pages 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from staticweb import Nginx, generate  # noqa: E402
+
+from backlinkbot.embedded import EmbeddedMongo, EmbeddedRedis  # noqa: E402
+from backlinkbot.frontier.keys import CrawlKeys  # noqa: E402
+from backlinkbot.runner import CrawlOptions, reset_frontier, run_crawl  # noqa: E402
+
+#: The textbook peer closes after this many idle seconds; not crawl time.
+TEXTBOOK_IDLE = 3.0
+
+
+def _peer(script: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, float], float]:
+    started = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, str(HERE / "peers" / script), *args],
+        env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    wall = time.monotonic() - started
+    return json.loads(out.stdout.strip().splitlines()[-1]), wall
+
+
+def _show(name: str, responses: int, wall: float) -> None:
+    print(f"{name:28} {responses:7d} responses {wall:7.1f} s {responses / wall:8.1f} resp/s",
+          flush=True)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hosts", type=int, default=100)
+    parser.add_argument("--pages", type=int, default=100, help="pages per host")
+    parser.add_argument("--only", default="plain,textbook,ours1,ours2")
+    args = parser.parse_args()
+    runs = args.only.split(",")
+    print(f"web: {args.hosts} hosts x {args.pages} pages", flush=True)
+    results: dict[str, tuple[int, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        tmp.chmod(0o755)  # nginx's workers read the web as an unprivileged user
+        seeds = generate(tmp / "web", hosts=args.hosts, pages_per_host=args.pages)
+        redis_server = EmbeddedRedis(tmp / "redis", appendonly=False)
+        mongo_server = EmbeddedMongo(tmp / "mongo")
+        redis_url, mongo_uri = redis_server.start(), mongo_server.start()
+        client = redis.Redis.from_url(redis_url)
+        try:
+            with Nginx(tmp / "web", tmp / "nginx") as nginx:
+                env = {**os.environ, "http_proxy": nginx.url, "REDIS_URL": redis_url,
+                       "MONGODB_URI": mongo_uri}  # fmt: skip
+                if "plain" in runs:
+                    got, wall = _peer("plain_scrapy.py", seeds, env)
+                    results["plain Scrapy"] = (int(got["responses"]), wall)
+                    _show("plain Scrapy", *results["plain Scrapy"])
+                if "textbook" in runs:
+                    client.rpush("textbook:start_urls", *seeds)
+                    got, wall = _peer("textbook_scrapy_redis.py", [],
+                                      {**env, "MONGODB_DATABASE": "textbook"})  # fmt: skip
+                    results["textbook scrapy-redis"] = (int(got["responses"]), wall - TEXTBOOK_IDLE)
+                    _show("textbook scrapy-redis", *results["textbook scrapy-redis"])
+                for workers in (1, 2):
+                    if f"ours{workers}" not in runs:
+                        continue
+                    keys = CrawlKeys(f"bench{workers}")
+                    reset_frontier(client, keys)
+                    client.rpush(keys.start_urls, *seeds)
+                    options = CrawlOptions(
+                        workers=workers, log_dir=tmp / f"logs{workers}", progress_interval=3600,
+                        settings={"BACKLINKBOT_HOST_DELAY": "0", "LOG_LEVEL": "WARNING",
+                                  "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.2"},
+                    )  # fmt: skip
+                    os.environ.update({"http_proxy": nginx.url, "REDIS_URL": redis_url,
+                                       "MONGODB_URI": mongo_uri,
+                                       "MONGODB_DATABASE": f"ours{workers}",
+                                       "BACKLINKBOT_REDIS_PREFIX": keys.prefix})  # fmt: skip
+                    with open(os.devnull, "w") as quiet:
+                        summary = run_crawl(client, keys, options, out=quiet)
+                    responses = summary.stats.get("downloader/response_count", 0)
+                    results[f"backlinkbot, {workers} worker(s)"] = (responses, summary.seconds)
+                    _show(f"backlinkbot, {workers} worker(s)", responses, summary.seconds)
+        finally:
+            client.close()
+            redis_server.stop()
+            mongo_server.stop()
+    rate = {name: r / w for name, (r, w) in results.items()}
+    one = rate.get("backlinkbot, 1 worker(s)")
+    if one:
+        for peer in ("plain Scrapy", "textbook scrapy-redis"):
+            if peer in rate:
+                print(f"1 worker / {peer}: {one / rate[peer]:.2f}x")
+        if "backlinkbot, 2 worker(s)" in rate:
+            print(f"2 workers / 1 worker: {rate['backlinkbot, 2 worker(s)'] / one:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The sink's writer path: signal after storing, retry, spill, reject."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pymongo
+import pytest
+
+from backlinkbot import signals as our_signals
+from backlinkbot.embedded.servers import free_port
+from backlinkbot.storage.buffer import Batch
+from backlinkbot.storage.schema import ensure_indexes
+from backlinkbot.storage.writer import GraphWriter
+from pipelines import mongo as sink
+
+from .test_storage_writer import EDGES, edge, page
+
+
+class Now:
+    """Stands in for the reactor: runs what the writer thread hands it."""
+
+    @staticmethod
+    def callFromThread(f: Any, *args: Any, **kwargs: Any) -> None:
+        f(*args, **kwargs)
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def inc_value(self, key: str, value: int = 1) -> None:
+        self.values[key] = self.values.get(key, 0) + value
+
+
+class Signals:
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.sent: list[tuple[list[str], int]] = []
+
+    def send_catch_log(self, *, signal: object, urls: list[str]) -> None:
+        assert signal is our_signals.pages_stored
+        # What is in MongoDB at the moment the signal goes out.
+        stored = self.db.pages.count_documents({"_id": {"$in": urls}}) if self.db is not None else 0
+        self.sent.append((urls, stored))
+
+
+@pytest.fixture(autouse=True)
+def reactor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sink, "reactor", Now)
+
+
+def pipeline(uri: str, database: str, tmp_path: Path, signals: Signals) -> sink.MongoSinkPipeline:
+    return sink.MongoSinkPipeline(
+        uri, database, stats=Stats(), signals=signals, batch_pages=2, flush_seconds=1.0,
+        max_retries=3, store_internal=False, spill_dir=tmp_path, max_backoff=0.05,
+    )  # fmt: skip
+
+
+def pages() -> list[Any]:
+    return [
+        page("http://a.com/", EDGES),
+        page("http://c.org/", [edge("http://c.org/", "http://b.com/")]),
+    ]
+
+
+def test_pages_stored_is_sent_once_the_batch_is_stored(
+    mongo_db: Any, mongo_uri: str, tmp_path: Path
+) -> None:
+    ensure_indexes(mongo_db)
+    signals = Signals(mongo_db)
+    sink_ = pipeline(mongo_uri, mongo_db.name, tmp_path, signals)
+    sink_._store(mongo_db, GraphWriter(mongo_db), Batch(pages()))
+    assert signals.sent == [(["http://a.com/", "http://c.org/"], 2)]
+    assert sink_.stats.values["backlinkbot/sink/pages_written"] == 2  # type: ignore[attr-defined]
+
+
+def test_mongodb_away_at_close_leaves_the_batch_on_disk(tmp_path: Path) -> None:
+    uri = f"mongodb://127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=200"
+    signals = Signals(None)
+    sink_ = pipeline(uri, "nowhere", tmp_path, signals)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(uri)
+    try:
+        db = client["nowhere"]
+        sink_.deadline = time.monotonic()  # closing, and the time is up
+        with pytest.raises(sink._GiveUp):
+            sink_._store(db, GraphWriter(db), Batch(pages()))
+    finally:
+        client.close()
+        sink_.spill.close()
+    assert signals.sent == []
+    files = list((tmp_path / "nowhere").glob("batch-*.jsonl"))
+    assert len(files) == 1 and len(files[0].read_text().splitlines()) == 2
+    assert sink_.stats.values["backlinkbot/sink/retries"] == 1  # type: ignore[attr-defined]
+
+
+def test_a_batch_mongodb_cannot_store_is_kept_and_counted(
+    mongo_db: Any, mongo_uri: str, tmp_path: Path
+) -> None:
+    ensure_indexes(mongo_db)
+    signals = Signals(mongo_db)
+    sink_ = pipeline(mongo_uri, mongo_db.name, tmp_path, signals)
+    bad = page("http://bad.com/", [edge("http://bad.com/", "http://b.com/")])
+    bad.edges[0].anchor = {"not", "encodable"}  # type: ignore[assignment]
+    try:
+        sink_._store(mongo_db, GraphWriter(mongo_db), Batch([bad]))
+    finally:
+        sink_.spill.close()
+    assert signals.sent == []
+    assert sink_.stats.values["backlinkbot/sink/pages_rejected"] == 1  # type: ignore[attr-defined]
+    assert len(list((tmp_path / mongo_db.name).glob("rejected-*.jsonl"))) == 1

@@ -1,0 +1,171 @@
+"""The SSRF guard: address policy, the middleware on normalized URLs, and
+the resolver that filters the addresses a connection may use."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.test import get_crawler
+
+from backlinkbot.downloadermiddlewares.ssrf import SSRFGuardMiddleware
+from backlinkbot.safety.addresses import AddressPolicy
+from backlinkbot.safety.resolver import RefusedAddressError, SafeResolver, proxy_hosts
+from backlinkbot.urlnorm import normalize_url
+
+CASES = [
+    ("http://127.0.0.1/", "loopback"),
+    ("http://2130706433/", "loopback"),
+    ("http://0x7f.1/", "loopback"),
+    ("http://0177.0.0.1/", "loopback"),
+    ("http://127.1/", "loopback"),
+    ("http://[::1]/", "loopback"),
+    ("http://[::ffff:127.0.0.1]/", "loopback"),
+    ("http://[::ffff:10.0.0.1]/", "private"),
+    ("http://[64:ff9b::a9fe:a9fe]/", "link_local"),
+    ("http://[2002:7f00:1::]/", "loopback"),
+    ("http://10.0.0.1/", "private"),
+    ("http://172.16.5.4/", "private"),
+    ("http://192.168.1.1/", "private"),
+    ("http://[fc00::1]/", "private"),
+    ("http://169.254.169.254/latest/meta-data/", "link_local"),
+    ("http://[fe80::1]/", "link_local"),
+    ("http://224.0.0.1/", "multicast"),
+    ("http://[ff02::1]/", "multicast"),
+    ("http://0.0.0.0/", "unspecified"),
+    ("http://0/", "unspecified"),
+    ("http://[::]/", "unspecified"),
+    ("http://240.0.0.1/", "reserved"),
+    ("http://100.64.0.1/", "not_global"),
+    ("http://localhost/", "local_name"),
+    ("http://LOCALHOST./", "local_name"),
+    ("http://api.localhost:8080/", "local_name"),
+    ("http://8.8.8.8/", None),
+    ("http://[2606:4700::1111]/", None),
+    ("http://example.com/", None),
+    ("http://www.acme.com:8080/x", None),
+]
+
+
+def _middleware(**settings: object) -> SSRFGuardMiddleware:
+    return SSRFGuardMiddleware.from_crawler(get_crawler(settings_dict=settings))
+
+
+@pytest.mark.parametrize(("url", "reason"), CASES)
+def test_guard_refuses_non_public_hosts_of_normalized_urls(url: str, reason: str | None) -> None:
+    mw = _middleware(BACKLINKBOT_SSRF_GUARD=True)
+    request = Request(normalize_url(url))
+    if reason is None:
+        assert mw.process_request(request) is None
+        assert not mw.stats.get_stats()
+        return
+    with pytest.raises(IgnoreRequest):
+        mw.process_request(request)
+    assert mw.stats.get_value(f"backlinkbot/ssrf/refused/{reason}") == 1
+
+
+@pytest.mark.parametrize(
+    ("allow", "url", "refused"),
+    [
+        (["127.0.0.1/32"], "http://127.0.0.1:8080/", False),
+        (["127.0.0.1/32"], "http://127.0.0.2/", True),
+        (["10.0.0.0/8"], "http://10.20.30.40/", False),
+        (["::1"], "http://[::1]/", False),
+        (["localhost"], "http://localhost/", False),
+        ([".intranet.test"], "http://wiki.intranet.test/", False),
+        (["wiki.intranet.test"], "http://wiki.intranet.test.evil.com/", False),  # a public name
+        ([], "http://[::ffff:127.0.0.1]/", True),
+    ],
+)
+def test_allow_list(allow: list[str], url: str, refused: bool) -> None:
+    mw = _middleware(BACKLINKBOT_SSRF_GUARD=True, BACKLINKBOT_SSRF_ALLOW=allow)
+    if refused:
+        with pytest.raises(IgnoreRequest):
+            mw.process_request(Request(url))
+    else:
+        assert mw.process_request(Request(url)) is None
+
+
+def test_guard_can_be_turned_off() -> None:
+    with pytest.raises(NotConfigured):
+        _middleware(BACKLINKBOT_SSRF_GUARD=False)
+
+
+def test_behind_a_proxy_literal_addresses_are_still_refused() -> None:
+    mw = _middleware(BACKLINKBOT_SSRF_GUARD=True)
+    with pytest.raises(IgnoreRequest):
+        mw.process_request(Request("http://10.0.0.1/", meta={"proxy": "http://8.8.8.8:3128"}))
+
+
+def test_dns_refusal_is_counted() -> None:
+    mw = _middleware(BACKLINKBOT_SSRF_GUARD=True)
+    mw.process_exception(
+        Request("http://rebind.example/"), RefusedAddressError("rebind.example", "private")
+    )
+    assert mw.stats.get_value("backlinkbot/ssrf/refused/dns_private") == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "allow", "refused"),
+    [
+        ("93.184.216.34", [], False),
+        ("127.0.0.1", [], True),  # rebinding to loopback
+        ("10.0.0.7", [], True),
+        ("169.254.169.254", [], True),
+        ("10.0.0.7", ["10.0.0.0/8"], False),
+        ("not-an-address", [], True),
+    ],
+)
+def test_resolver_refuses_the_address_the_connection_would_use(
+    answer: str, allow: list[str], refused: bool
+) -> None:
+    resolver = SafeResolver.__new__(SafeResolver)  # no reactor needed for the check
+    resolver.policy = AddressPolicy(allow=allow)
+    resolver.enabled = True
+    if refused:
+        with pytest.raises(RefusedAddressError):
+            resolver._check(answer, "rebind.example")
+    else:
+        assert resolver._check(answer, "rebind.example") == answer
+
+
+def test_proxy_hosts_are_read_from_the_environment() -> None:
+    env = {
+        "http_proxy": "http://proxy.internal:3128",
+        "HTTPS_PROXY": "localhost:8080",
+        "no_proxy": "x",
+    }
+    assert proxy_hosts(env) == ["proxy.internal", "localhost"]
+
+
+@pytest.mark.parametrize(
+    ("name", "answers", "allow", "outcome"),
+    [
+        ("public.example", ["93.184.216.34"], [], "93.184.216.34"),
+        # DNS rebinding: the second answer is the one the connection would use
+        ("rebind.example", ["93.184.216.34", "127.0.0.1"], [], "RefusedAddressError"),
+        ("meta.example", ["169.254.169.254"], [], "RefusedAddressError"),
+        ("wiki.corp.example", ["10.1.1.1"], [".corp.example"], "10.1.1.1"),
+        ("127.0.0.1", ["127.0.0.1"], [], "127.0.0.1"),  # a proxy's literal address
+    ],
+)
+def test_resolver_checks_every_answer(
+    name: str, answers: list[str], allow: list[str], outcome: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scrapy.resolver import CachingThreadedResolver
+    from twisted.internet import defer
+
+    pending = list(answers)
+
+    def lookup(self: object, host: str, timeout: object = ()) -> defer.Deferred[str]:
+        return defer.succeed(pending.pop(0))
+
+    monkeypatch.setattr(CachingThreadedResolver, "getHostByName", lookup)
+    resolver = SafeResolver.__new__(SafeResolver)
+    resolver.policy = AddressPolicy(allow=allow)
+    resolver.enabled = True
+    results: list[str] = []
+    for _ in answers:
+        d = resolver.getHostByName(name)
+        d.addCallbacks(results.append, lambda f: results.append(f.type.__name__))
+    assert results[-1] == outcome

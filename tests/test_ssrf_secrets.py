@@ -1,0 +1,105 @@
+"""Credentials: read from files, masked in every log record."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.utils.test import get_crawler
+
+from backlinkbot.safety.secrets import SecretMasking, mask_secrets, read_secret_file
+
+from .crawling import crawl_web
+from .hostile_server import HostileServer
+
+SECRET = "t0p-s3cret-pw"
+
+
+class _Seeds:
+    def __init__(self, url: str) -> None:
+        self.seeds = [url]
+        self.url = ""  # no proxy
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("redis://:pw@r:6379/0", "redis://:****@r:6379/0"),
+        ("rediss://default:s3cr%40t@r.internal:6380/1", "rediss://default:****@r.internal:6380/1"),
+        (
+            "mongodb://user:p%3Ass@m1,m2/?replicaSet=rs0&tls=true",
+            "mongodb://user:****@m1,m2/?replicaSet=rs0&tls=true",
+        ),
+        (
+            "{'MONGODB_URI': 'mongodb+srv://u:x@c.example/db'}",
+            "{'MONGODB_URI': 'mongodb+srv://u:****@c.example/db'}",
+        ),
+        ("http://h/?a=1&password=hunter2&b=2", "http://h/?a=1&password=****&b=2"),
+        ("redis://r:6379/0", "redis://r:6379/0"),
+        ("user@example.com wrote", "user@example.com wrote"),
+    ],
+)
+def test_mask_secrets(text: str, masked: str) -> None:
+    assert mask_secrets(text) == masked
+
+
+def test_log_records_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    SecretMasking.from_crawler(get_crawler())
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("scrapy.crawler").info(
+            "Overridden settings:\n%(settings)s",
+            {"settings": {"REDIS_URL": "redis://u:topsecret@r:1/0"}},
+        )
+    assert "topsecret" not in caplog.text
+    assert "redis://u:****@r:1/0" in caplog.text
+
+
+def test_read_secret_file(tmp_path: Path) -> None:
+    path = tmp_path / "uri"
+    path.write_text("mongodb://u:p@m/\n")
+    assert read_secret_file(str(path)) == "mongodb://u:p@m/"
+    path.write_text("\n")
+    with pytest.raises(RuntimeError, match="empty"):
+        read_secret_file(str(path))
+    with pytest.raises(RuntimeError, match="cannot read"):
+        read_secret_file(str(tmp_path / "missing"))
+
+
+def test_a_worker_reads_credentials_from_a_file_and_never_logs_them(
+    redis_url: str, mongo_uri: str, mongo_db: Any, redis_prefix: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    if not redis_url.startswith("unix:///"):
+        pytest.skip("needs the embedded Redis (accepts any password for its default user)")
+    secret_url = redis_url.replace("unix://", f"unix://default:{SECRET}@")
+    (tmp_path / "redis_url").write_text(secret_url + "\n")
+    monkeypatch.setenv("REDIS_URL_FILE", str(tmp_path / "redis_url"))
+    with HostileServer() as server:
+        site = _Seeds(f"{server.root}empty")
+        summary = crawl_web(
+            site, site,  # type: ignore[arg-type]
+            redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+            prefix=redis_prefix, log_dir=tmp_path / "logs", workers=1,
+            settings={"BACKLINKBOT_SSRF_ALLOW": "127.0.0.1/32", "LOG_LEVEL": "DEBUG"},
+        )  # fmt: skip
+    assert summary.ok, summary.exit_codes
+    assert summary.stats.get("backlinkbot/pages/fetched") == 1
+    log = (tmp_path / "logs" / "worker-0.log").read_text()
+    assert "Overridden settings" in log
+    assert SECRET not in log
+
+
+@pytest.mark.parametrize("name", ["REDIS_URL", "MONGODB_URI"])
+def test_settings_read_the_url_file_over_the_variable(name: str, tmp_path: Path) -> None:
+    (tmp_path / "url").write_text(f"scheme://u:{SECRET}@from-file/\n")
+    env = {**os.environ, name: "scheme://from-env/", f"{name}_FILE": str(tmp_path / "url")}
+    code = f"import backlinkbot.settings as s; print(s.{name})"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"scheme://u:{SECRET}@from-file/"

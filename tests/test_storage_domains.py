@@ -1,0 +1,88 @@
+"""Per-domain counts: referring IPs and subnets, new and lost over 7/30 days."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from backlinkbot.storage.domains import count_domains, recount_all, recount_domains, subnet
+from backlinkbot.storage.schema import ensure_indexes
+from backlinkbot.storage.writer import GraphWriter
+
+from .test_storage_writer import T0, edge, page
+
+
+@pytest.mark.parametrize(
+    ("ip", "net"),
+    [
+        ("192.0.2.77", "192.0.2.0/24"),
+        ("10.1.2.3", "10.1.2.0/24"),
+        ("2001:db8:1:2::1", "2001:db8:1::/48"),
+        ("", None),
+        (None, None),
+        ("not-an-ip", None),
+    ],
+)
+def test_subnet(ip: str | None, net: str | None) -> None:
+    assert subnet(ip) == net
+
+
+def test_counts_over_time_and_networks(mongo_db: Any) -> None:
+    ensure_indexes(mongo_db)
+    writer = GraphWriter(mongo_db)
+    sources = [
+        ("http://a.com/", "192.0.2.1", T0),
+        ("http://x.a.com/", "192.0.2.2", T0),  # same /24 as a.com
+        ("http://c.org/", "198.51.100.1", T0 + timedelta(days=25)),
+        ("http://d.net/", None, T0 + timedelta(days=28)),
+    ]
+    for src, ip, at in sources:
+        item = page(src, [edge(src, "http://b.com/", nofollow=src.startswith("http://d"))], at=at)
+        item.ip = ip
+        writer.write([item])
+    # c.org drops its link, confirmed a day later.
+    for days in (29, 30):
+        writer.write([page("http://c.org/", [], at=T0 + timedelta(days=days))])
+    now = T0 + timedelta(days=31)
+    row = count_domains(mongo_db, ["b.com"], now=now)["b.com"]
+    assert row == {
+        "backlinks": 3, "backlinks_dofollow": 2, "backlinks_nofollow": 1,
+        "referring_domains": 2, "referring_hosts": 3, "referring_ips": 2,
+        "referring_subnets": 1, "new_7d": 2, "new_30d": 2, "lost_7d": 1, "lost_30d": 1,
+    }  # fmt: skip
+    assert recount_domains(mongo_db, ["b.com", "none.example"], now=now) == 2
+    assert mongo_db.domains.find_one({"_id": "none.example"})["backlinks"] == 0
+
+
+def test_batch_job_matches_per_domain_counts(mongo_db: Any) -> None:
+    ensure_indexes(mongo_db)
+    writer = GraphWriter(mongo_db)
+    for i in range(12):
+        src = f"http://s{i}.org/"
+        item = page(src, [edge(src, f"http://t{i % 3}.com/"), edge(src, "http://hub.net/")],
+                    at=T0 + timedelta(days=i))  # fmt: skip
+        item.ip = f"10.0.{i % 2}.{i}"
+        writer.write([item])
+    # t9's only link goes away: t0.com keeps others, and a lost-only domain.
+    for days in (20, 21):
+        writer.write([page("http://s9.org/", [], at=T0 + timedelta(days=days))])
+    now = T0 + timedelta(days=22)
+    expected = count_domains(mongo_db, ["t0.com", "t1.com", "t2.com", "hub.net"], now=now)
+    assert recount_all(mongo_db, now=now, chunk=2) == 4
+    stored = {d["_id"]: d for d in mongo_db.domains.find()}
+    for domain, counts in expected.items():
+        assert {k: stored[domain][k] for k in counts} == counts, domain
+    assert stored["hub.net"]["backlinks"] == 11 and stored["hub.net"]["lost_7d"] == 1
+
+
+def test_sink_recount_leaves_big_domains_to_the_batch_job(mongo_db: Any) -> None:
+    ensure_indexes(mongo_db)
+    writer = GraphWriter(mongo_db)
+    for i in range(3):
+        src = f"http://s{i}.org/"
+        writer.write([page(src, [edge(src, "http://hub.net/")])])
+    assert recount_domains(mongo_db, ["hub.net"], max_links=2) == 1  # not counted yet
+    assert recount_domains(mongo_db, ["hub.net"], max_links=2) == 0  # now known as big
+    assert recount_domains(mongo_db, ["hub.net"]) == 1
