@@ -155,3 +155,21 @@ def test_bad_target_is_a_usage_error(
     command.add_arguments(parser)
     assert command.run(parser.parse_args(["bad host!", "--json"])) == 2
     assert "not a URL, host or domain" in capsys.readouterr().err
+
+
+def test_referring_domains_show_and_sort_by_rating(graph: Any) -> None:
+    # What `backlinkbot rank` writes (ratings of the referring domains).
+    for domain, rating in (("a.com", 12.5), ("c.org", 80.0), ("d.net", 40.0)):
+        graph.domains.update_one({"_id": domain}, {"$set": {"rating": rating}}, upsert=True)
+    by_links = json.loads(run(graph, "b.com", "--format", "json"))["referring_domains"]
+    assert {r["domain"]: r["rating"] for r in by_links} == {
+        "a.com": 12.5, "c.org": 80.0, "d.net": 40.0, "f.dev": None,
+    }  # fmt: skip
+    assert by_links[0]["domain"] == "a.com"  # two links
+    by_rating = json.loads(run(graph, "b.com", "--format", "json", "--sort", "rating"))
+    assert [r["domain"] for r in by_rating["referring_domains"]] == [
+        "c.org", "d.net", "a.com", "f.dev",
+    ]  # fmt: skip
+    table = run(graph, "b.com", "--sort", "rating")
+    assert table.index("c.org") < table.index("d.net") < table.index("a.com")
+    assert "80.0" in table

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from backlinkbot.commands.backlinks import print_tables, report
 from backlinkbot.storage.queries import parse_target
+from backlinkbot.ranking import rank_database
 from backlinkbot.runner import CrawlOptions, format_summary, push_seeds, reset_frontier, run_crawl
 from backlinkbot.services import (
     crawl_keys,
@@ -68,10 +69,13 @@ def run(args: argparse.Namespace) -> int:
         if not summary.ok:
             print(f"a worker failed; see {options.log_dir}", file=sys.stderr)
             return 1
+        ranked = rank_database(db)
+        print(f"ranked {ranked.written.get('domain', 0)} domains and "
+              f"{ranked.written.get('host', 0)} hosts from {ranked.scanned} links")
         target = parse_target(web.demo_target or web.seeds[0], kind="domain").value
-        query = argparse.Namespace(target=target, by=None, limit=15, sort="links")
+        query = argparse.Namespace(target=target, by=None, limit=15, sort="rating")
         print()
         print_tables(report(db, query), console)
         print(f"\nThe demo graph stays in database {DEMO_DATABASE!r}; query it again with:")
-        print(f"  MONGODB_DATABASE={DEMO_DATABASE} backlinkbot backlinks {target}")
+        print(f"  MONGODB_DATABASE={DEMO_DATABASE} backlinkbot backlinks {target} --sort rating")
     return 0
