@@ -76,7 +76,7 @@ def push_seeds(server: redis.Redis, keys: CrawlKeys, urls: list[str]) -> tuple[i
 
 
 def _stats(server: redis.Redis, keys: CrawlKeys) -> dict[str, int]:
-    raw: dict[Any, Any] = server.hgetall(keys.stats)  # type: ignore[assignment]
+    raw: dict[Any, Any] = server.hgetall(keys.stats)
     return {
         (k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()
     }

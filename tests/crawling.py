@@ -73,9 +73,8 @@ def crawl_web(
         MONGODB_DATABASE=database,
         BACKLINKBOT_REDIS_PREFIX=prefix,
         http_proxy=server.url,
-    ):
-        with open(os.devnull, "w") as quiet:
-            summary = run_crawl(client, keys, options, out=quiet)
+    ), open(os.devnull, "w") as quiet:
+        summary = run_crawl(client, keys, options, out=quiet)
     client.close()
     return summary
 

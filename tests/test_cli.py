@@ -17,7 +17,9 @@ from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 pytestmark = pytest.mark.e2e
 
 
-def backlinkbot(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def backlinkbot(
+    *args: str, env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "backlinkbot", *args],
         env=env, capture_output=True, text=True, timeout=timeout, check=False,

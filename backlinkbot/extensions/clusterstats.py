@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-__all__ = ["ClusterStats", "PUSHED_PREFIXES"]
+__all__ = ["PUSHED_PREFIXES", "ClusterStats"]
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy_redis.scheduler import Scheduler
 from scrapy.utils.reactor import CallLaterOnce
+from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from backlinkbot.signals import pages_stored

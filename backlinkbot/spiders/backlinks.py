@@ -223,7 +223,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
     def on_error(self, failure: Failure) -> Iterator[PageItem]:
         request = failure.request  # type: ignore[attr-defined]
         stats = self.crawler.stats
-        if failure.check(IgnoreRequest):
+        if failure.check(IgnoreRequest):  # type: ignore[no-untyped-call]
             # Forbidden by robots.txt or dropped by a policy middleware: never
             # fetched, so no page. The middleware counted it; the frontier
             # can let go of the request.
