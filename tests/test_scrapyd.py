@@ -157,8 +157,6 @@ def test_two_scrapyd_nodes_crawl_one_web_together(
 
         keys = CrawlKeys(redis_prefix)
         reset_frontier(redis_client, keys)
-        queued, rejected = push_seeds(redis_client, keys, list(web.seeds))
-        assert queued and not rejected
 
         settings = {
             **FAST,
@@ -176,6 +174,15 @@ def test_two_scrapyd_nodes_crawl_one_web_together(
             answer = api(base, "schedule.json", data)
             assert answer["status"] == "ok", answer
             jobs[base] = answer["jobid"]
+
+        # Jobs wait for seeds (nothing handed out yet); seed once both run,
+        # as an operator would, so that both nodes share the crawl.
+        started = time.monotonic()
+        while int(redis_client.hlen(keys.heartbeat)) < len(nodes):
+            assert time.monotonic() - started < 60, "the jobs did not start"
+            time.sleep(0.2)
+        queued, rejected = push_seeds(redis_client, keys, list(web.seeds))
+        assert queued and not rejected
 
         deadline = time.monotonic() + 120
         finished: dict[str, dict[str, Any]] = {}
