@@ -399,34 +399,30 @@ def read_links(
 def _write_partition(
     uri: str, database: str, level: str, ranked_at: datetime, batch_size: int
 ) -> Any:
-    from .store import COLLECTIONS
+    from .store import COLLECTIONS, set_in_batches
 
     def write(rows: Iterable[Any]) -> Iterator[int]:
         import pymongo
-        from pymongo import UpdateOne
 
         client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(uri)
         written = 0
         try:
-            collection = client[database][COLLECTIONS[level]]
-            batch: list[UpdateOne] = []
-            for row in rows:
-                values = row.asDict()
-                name = values.pop("name")
-                document = {level: name, **values, "ranked_at": ranked_at}
-                batch.append(UpdateOne({"_id": name}, {"$set": document}, upsert=True))
-                if len(batch) >= batch_size:
-                    collection.bulk_write(batch, ordered=False)
-                    written += len(batch)
-                    batch = []
-            if batch:
-                collection.bulk_write(batch, ordered=False)
-                written += len(batch)
+            documents = (_row_document(level, row.asDict(), ranked_at) for row in rows)
+            written += set_in_batches(
+                client[database][COLLECTIONS[level]], documents, batch_size=batch_size
+            )
         finally:
             client.close()
         yield written
 
     return write
+
+
+def _row_document(
+    level: str, values: dict[str, Any], ranked_at: datetime
+) -> tuple[str, dict[str, Any]]:
+    name = values.pop("name")
+    return name, {level: name, **values, "ranked_at": ranked_at}
 
 
 def write_level(

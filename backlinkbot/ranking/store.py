@@ -9,7 +9,7 @@ is the number of nodes, never the number of links.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,12 +78,18 @@ def write_scores(
     """Upsert the scores of one level; returns the number of documents written."""
     if batch_size < 1:
         raise ValueError(f"expected batch_size >= 1, got {batch_size}")
-    collection = db[COLLECTIONS[level]]
+    documents = ranking_documents(level, scores, ranked_at=ranked_at, host_domains=host_domains)
+    return set_in_batches(db[COLLECTIONS[level]], documents, batch_size=batch_size)
+
+
+def set_in_batches(
+    collection: Any, documents: Iterable[tuple[str, dict[str, Any]]], *, batch_size: int
+) -> int:
+    """``$set`` each ``(_id, fields)`` (upserting), in unordered bulk writes
+    of ``batch_size``; only our fields change, counters of the crawl stay."""
     written = 0
     batch: list[UpdateOne] = []
-    for _id, fields in ranking_documents(
-        level, scores, ranked_at=ranked_at, host_domains=host_domains
-    ):
+    for _id, fields in documents:
         batch.append(UpdateOne({"_id": _id}, {"$set": fields}, upsert=True))
         if len(batch) >= batch_size:
             collection.bulk_write(batch, ordered=False)
