@@ -81,8 +81,8 @@ def test_crawl_survives_mongodb_outage(
                         # A retried request may be fetched by the other worker;
                         # keep each URL's lease with the worker that fetched it.
                         "RETRY_TIMES": "0",
-                        "BACKLINKBOT_SINK_BATCH_PAGES": "4",
-                        "BACKLINKBOT_SINK_MEMORY_PAGES": "8",
+                        "BACKLINKBOT_SINK_BATCH_PAGES": "2",
+                        "BACKLINKBOT_SINK_MEMORY_PAGES": "2",
                         "BACKLINKBOT_SINK_SPILL_DIR": str(spill),
                         "BACKLINKBOT_SINK_MAX_BACKOFF": "2",
                         "BACKLINKBOT_SINK_CLOSE_TIMEOUT": "120",
