@@ -283,6 +283,8 @@ class MongoSinkPipeline:
         self._count("links_unconfirmed", result.links_unconfirmed)
         self._count("links_lost", result.links_lost)
         self._count("operations", result.operations)
+        for field, count in result.invalid.items():
+            self._count(f"invalid/{field}", count)
 
     def _retrying(self, what: str, action: Any, batch: Batch | None) -> Any:
         """Run ``action`` until it succeeds, backing off while MongoDB is

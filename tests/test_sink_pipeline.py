@@ -96,18 +96,43 @@ def test_mongodb_away_at_close_leaves_the_batch_on_disk(tmp_path: Path) -> None:
     assert sink_.stats.values["backlinkbot/sink/retries"] == 1  # type: ignore[attr-defined]
 
 
+class _RefusingWriter(GraphWriter):
+    """MongoDB answers every write with a permanent error."""
+
+    def write(self, batch: Any) -> Any:
+        raise pymongo.errors.OperationFailure("document refused", code=2)
+
+
 def test_a_batch_mongodb_cannot_store_is_kept_and_counted(
     mongo_db: Any, mongo_uri: str, tmp_path: Path
 ) -> None:
     ensure_indexes(mongo_db)
     signals = Signals(mongo_db)
     sink_ = pipeline(mongo_uri, mongo_db.name, tmp_path, signals)
-    bad = page("http://bad.com/", [edge("http://bad.com/", "http://b.com/")])
-    bad.edges[0].anchor = {"not", "encodable"}  # type: ignore[assignment]
+    refused = page("http://refused.com/", [edge("http://refused.com/", "http://b.com/")])
     try:
-        sink_._store(mongo_db, GraphWriter(mongo_db), Batch([bad]))
+        sink_._store(mongo_db, _RefusingWriter(mongo_db), Batch([refused]))
     finally:
         sink_.spill.close()
     assert signals.sent == []
     assert sink_.stats.values["backlinkbot/sink/pages_rejected"] == 1  # type: ignore[attr-defined]
     assert len(list((tmp_path / mongo_db.name).glob("rejected-*.jsonl"))) == 1
+
+
+def test_invalid_documents_never_reach_mongodb(
+    mongo_db: Any, mongo_uri: str, tmp_path: Path
+) -> None:
+    ensure_indexes(mongo_db)
+    signals = Signals(mongo_db)
+    sink_ = pipeline(mongo_uri, mongo_db.name, tmp_path, signals)
+    bad = page("http://bad.com/", [edge("http://bad.com/", "http://b.com/"),
+                                   edge("http://bad.com/", "http://c.com/", anchor="fine")])  # fmt: skip
+    bad.edges[0].anchor = {"not", "text"}  # type: ignore[assignment]
+    try:
+        sink_._store(mongo_db, GraphWriter(mongo_db), Batch([bad]))
+    finally:
+        sink_.spill.close()
+    # The page and its valid link are stored; the malformed link is counted.
+    assert [d["dst"] for d in mongo_db.links.find()] == ["http://c.com/"]
+    assert mongo_db.pages.count_documents({"_id": "http://bad.com/"}) == 1
+    assert sink_.stats.values["backlinkbot/sink/invalid/link_anchor"] == 1  # type: ignore[attr-defined]

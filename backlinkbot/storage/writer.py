@@ -31,13 +31,19 @@ so replaying a batch leaves the same documents.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import InsertOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
+
+from backlinkbot.safety.validate import (
+    InvalidDocument,
+    validate_link_document,
+    validate_page_document,
+)
 
 from .schema import (
     DOMAINS,
@@ -69,6 +75,8 @@ _UNCONFIRMED = {"unconfirmed_since": "", "unconfirmed_reason": ""}
 
 @dataclass
 class WriteResult:
+    #: Documents refused by validation, by ``page_<field>`` / ``link_<field>``.
+    invalid: Counter[str] = field(default_factory=Counter)
     pages: int = 0
     links_inserted: int = 0
     links_refreshed: int = 0
@@ -147,6 +155,21 @@ class GraphWriter:
             return list(page.edges)
         return [e for e in page.edges if e.external]
 
+    @staticmethod
+    def _valid_edges(page: PageItem, edges: list[Edge], result: WriteResult) -> list[Edge]:
+        """The edges whose documents pass validation; the others are counted."""
+        seen = second(page.fetched_at)
+        valid = []
+        for edge in edges:
+            try:
+                validate_link_document(edge_document(edge, seen, page.ip))
+            except InvalidDocument as exc:
+                result.invalid[f"link_{exc.field}"] += 1
+                logger.warning("Not storing a link of %s: %s", page.url, exc)
+                continue
+            valid.append(edge)
+        return valid
+
     def write(self, batch: list[PageItem]) -> WriteResult:
         result = WriteResult()
         # The same URL twice in a batch (a replay): the latest fetch wins.
@@ -174,8 +197,15 @@ class GraphWriter:
 
         for page in pages:
             failed = _page_failed(page)
-            stored = [] if failed else self.stored_edges(page)
+            stored = [] if failed else self._valid_edges(page, self.stored_edges(page), result)
             fields = _page_fields(page, stored)
+            try:
+                # Nothing malformed reaches MongoDB (backlinkbot.safety.validate).
+                validate_page_document(fields)
+            except InvalidDocument as exc:
+                result.invalid[f"page_{exc.field}"] += 1
+                logger.warning("Not storing page %r: %s", page.url[:300], exc)
+                continue
             doc = known.get(page.url)
             seen = second(page.fetched_at)
             if not failed:
