@@ -125,8 +125,8 @@ def test_invalid_documents_never_reach_mongodb(
     ensure_indexes(mongo_db)
     signals = Signals(mongo_db)
     sink_ = pipeline(mongo_uri, mongo_db.name, tmp_path, signals)
-    bad = page("http://bad.com/", [edge("http://bad.com/", "http://b.com/"),
-                                   edge("http://bad.com/", "http://c.com/", anchor="fine")])  # fmt: skip
+    src = "http://bad.com/"
+    bad = page(src, [edge(src, "http://b.com/"), edge(src, "http://c.com/", anchor="fine")])
     bad.edges[0].anchor = {"not", "text"}  # type: ignore[assignment]
     try:
         sink_._store(mongo_db, GraphWriter(mongo_db), Batch([bad]))
