@@ -22,7 +22,14 @@ import redis
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.urlnorm import InvalidURL, normalize_url
 
-__all__ = ["CrawlOptions", "CrawlSummary", "push_seeds", "reset_frontier", "run_crawl"]
+__all__ = [
+    "CrawlOptions",
+    "CrawlSummary",
+    "cluster_stats",
+    "push_seeds",
+    "reset_frontier",
+    "run_crawl",
+]
 
 
 @dataclass
@@ -75,7 +82,8 @@ def push_seeds(server: redis.Redis, keys: CrawlKeys, urls: list[str]) -> tuple[i
     return len(good), bad
 
 
-def _stats(server: redis.Redis, keys: CrawlKeys) -> dict[str, int]:
+def cluster_stats(server: redis.Redis, keys: CrawlKeys) -> dict[str, int]:
+    """The crawl's cluster-wide counters (one ``HGETALL``)."""
     raw: dict[Any, Any] = server.hgetall(keys.stats)
     return {
         (k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()
@@ -140,7 +148,7 @@ def run_crawl(
             now = time.monotonic()
             if now - last_time < options.progress_interval:
                 continue
-            stats = _stats(server, keys)
+            stats = cluster_stats(server, keys)
             pages = stats.get("backlinkbot/pages/fetched", 0)
             rate = (pages - last_pages) / (now - last_time)
             last_pages, last_time = pages, now
@@ -154,7 +162,7 @@ def run_crawl(
             worker.wait()
         raise
     codes = [w.wait() for w in workers]
-    return CrawlSummary(time.monotonic() - started, _stats(server, keys), codes)
+    return CrawlSummary(time.monotonic() - started, cluster_stats(server, keys), codes)
 
 
 def format_summary(summary: CrawlSummary) -> str:

@@ -43,6 +43,22 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def crawl_env(
+    *, redis_url: str, mongo_uri: str, database: str, prefix: str, proxy: str | None = None
+) -> dict[str, str]:
+    """The variables that point a worker or a command at one test crawl."""
+    env = {
+        "SCRAPY_SETTINGS_MODULE": "backlinkbot.settings",
+        "REDIS_URL": redis_url,
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DATABASE": database,
+        "BACKLINKBOT_REDIS_PREFIX": prefix,
+    }
+    if proxy:
+        env["http_proxy"] = proxy
+    return env
+
+
 def crawl_web(
     web: SyntheticWeb,
     server: DemoWebServer,
@@ -67,13 +83,11 @@ def crawl_web(
         log_dir=log_dir,
         progress_interval=60.0,
     )
-    with environment(
-        REDIS_URL=redis_url,
-        MONGODB_URI=mongo_uri,
-        MONGODB_DATABASE=database,
-        BACKLINKBOT_REDIS_PREFIX=prefix,
-        http_proxy=server.url,
-    ), open(os.devnull, "w") as quiet:
+    variables = crawl_env(
+        redis_url=redis_url, mongo_uri=mongo_uri, database=database, prefix=prefix,
+        proxy=server.url,
+    )  # fmt: skip
+    with environment(**variables), open(os.devnull, "w") as quiet:
         summary = run_crawl(client, keys, options, out=quiet)
     client.close()
     return summary

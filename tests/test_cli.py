@@ -14,6 +14,8 @@ import pytest
 
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 
+from .crawling import crawl_env
+
 pytestmark = pytest.mark.e2e
 
 
@@ -49,11 +51,10 @@ def test_crawl_then_backlinks(
 ) -> None:  # fmt: skip
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("# seeds\n" + "\n".join(web.seeds[1:]) + "\nnot a url\n")
-    env = {
-        **base_env(tmp_path), "REDIS_URL": redis_url, "MONGODB_URI": mongo_uri,
-        "MONGODB_DATABASE": mongo_db.name, "BACKLINKBOT_REDIS_PREFIX": redis_prefix,
-        "http_proxy": server.url,
-    }  # fmt: skip
+    env = {**base_env(tmp_path), **crawl_env(
+        redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+        prefix=redis_prefix, proxy=server.url,
+    )}  # fmt: skip
     done = backlinkbot(
         "crawl", web.seeds[0], "--seeds", str(seeds), "--workers", "2",
         "-s", "BACKLINKBOT_IDLE_POLL_INTERVAL=0.3", env=env,

@@ -17,19 +17,14 @@ import redis
 
 from backlinkbot.demoweb import DemoWebServer, generate_web
 from backlinkbot.frontier.keys import CrawlKeys
-from backlinkbot.runner import push_seeds, reset_frontier
+from backlinkbot.runner import cluster_stats, push_seeds, reset_frontier
 
-from .crawling import FAST
+from .crawling import FAST, crawl_env
 
 pytestmark = pytest.mark.e2e
 
 #: Seconds a worker may take between SIGTERM and its exit.
 STOP_BOUND = 30.0
-
-
-def counters(client: redis.Redis, keys: CrawlKeys) -> dict[str, int]:
-    raw: dict[bytes, bytes] = client.hgetall(keys.stats)  # type: ignore[assignment]
-    return {k.decode(): int(v) for k, v in raw.items()}
 
 
 def test_sigterm_stops_a_worker_cleanly_mid_crawl(
@@ -43,12 +38,10 @@ def test_sigterm_stops_a_worker_cleanly_mid_crawl(
     log = tmp_path / "worker.log"
     # Slow pages, so that SIGTERM arrives with requests in flight.
     with DemoWebServer(web, latency=0.25) as demo:
-        env = {
-            **os.environ, "SCRAPY_SETTINGS_MODULE": "backlinkbot.settings",
-            "REDIS_URL": redis_url, "MONGODB_URI": mongo_uri,
-            "MONGODB_DATABASE": mongo_db.name, "BACKLINKBOT_REDIS_PREFIX": redis_prefix,
-            "http_proxy": demo.url,
-        }  # fmt: skip
+        env = {**os.environ, **crawl_env(
+            redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+            prefix=redis_prefix, proxy=demo.url,
+        )}  # fmt: skip
         command = [sys.executable, "-m", "scrapy", "crawl", "backlinks"]
         settings = {**FAST, "LOG_LEVEL": "INFO", "LOG_FILE": str(log),
                     "BACKLINKBOT_SINK_FLUSH_SECONDS": "30"}  # fmt: skip
@@ -57,7 +50,7 @@ def test_sigterm_stops_a_worker_cleanly_mid_crawl(
         worker = subprocess.Popen(command, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 60
-            while counters(redis_client, keys).get("backlinkbot/pages/fetched", 0) < 5:
+            while cluster_stats(redis_client, keys).get("backlinkbot/pages/fetched", 0) < 5:
                 assert worker.poll() is None, log.read_text()[-3000:]
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
                 time.sleep(0.1)
@@ -76,7 +69,7 @@ def test_sigterm_stops_a_worker_cleanly_mid_crawl(
     assert code == 0, text[-3000:]
     assert took < STOP_BOUND
     assert "'finish_reason': 'shutdown'" in text, text[-3000:]
-    stats = counters(redis_client, keys)
+    stats = cluster_stats(redis_client, keys)
     scraped = stats.get("item_scraped_count", 0)
     assert stored_before < scraped
     # Stopped mid-crawl, and every page it scraped is stored.

@@ -16,7 +16,7 @@ import pytest
 
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 
-from .crawling import crawl_web, diff_edges, stored_edges
+from .crawling import crawl_env, crawl_web, diff_edges, stored_edges
 
 pytestmark = pytest.mark.e2e
 
@@ -44,10 +44,9 @@ def test_recrawl_refetches_every_page_and_keeps_history(
     first_pages = {d["_id"]: d["fetched_at"] for d in mongo_db.pages.find()}
     first_links = {d["_id"]: d for d in mongo_db.links.find()}
 
-    env = {
-        **os.environ, "REDIS_URL": redis_url, "MONGODB_URI": mongo_uri,
-        "MONGODB_DATABASE": mongo_db.name, "BACKLINKBOT_REDIS_PREFIX": redis_prefix,
-    }  # fmt: skip
+    env = {**os.environ, **crawl_env(
+        redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name, prefix=redis_prefix,
+    )}  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "backlinkbot", "recrawl", "--older-than", "0s", "--json"],
         env=env, capture_output=True, text=True, timeout=120, check=False,

@@ -23,7 +23,7 @@ from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.logformat import JsonFormatter, JsonLogs
 from backlinkbot.runner import push_seeds, reset_frontier
 
-from .crawling import FAST
+from .crawling import FAST, crawl_env
 
 #: Loggers of Scrapy's start-up lines (version banner, add-ons, reactor),
 #: written before extensions exist.
@@ -75,12 +75,10 @@ def test_a_crawl_with_json_logs_writes_json_lines(
     push_seeds(redis_client, keys, list(web.seeds))
     log = tmp_path / "worker.log"
     with DemoWebServer(web, latency=0.02) as demo:
-        env = {
-            **os.environ, "SCRAPY_SETTINGS_MODULE": "backlinkbot.settings",
-            "REDIS_URL": redis_url, "MONGODB_URI": mongo_uri,
-            "MONGODB_DATABASE": mongo_db.name, "BACKLINKBOT_REDIS_PREFIX": redis_prefix,
-            "http_proxy": demo.url, "BACKLINKBOT_LOG_JSON": "true",
-        }  # fmt: skip
+        env = {**os.environ, **crawl_env(
+            redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+            prefix=redis_prefix, proxy=demo.url,
+        ), "BACKLINKBOT_LOG_JSON": "true"}  # fmt: skip
         command = [sys.executable, "-m", "scrapy", "crawl", "backlinks"]
         settings = {**FAST, "LOG_FILE": str(log), "BACKLINKBOT_WORKER_ID": "json-1"}
         for name, value in settings.items():

@@ -24,7 +24,7 @@ from backlinkbot.extensions.metrics import COUNTERS, PrometheusMetrics
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import push_seeds, reset_frontier
 
-from .crawling import FAST
+from .crawling import FAST, crawl_env
 
 
 def free_port() -> int:
@@ -77,12 +77,11 @@ def test_a_crawling_worker_serves_its_metrics(
     reset_frontier(redis_client, keys)
     push_seeds(redis_client, keys, list(web.seeds))
     port = free_port()
-    env = {
-        **os.environ, "SCRAPY_SETTINGS_MODULE": "backlinkbot.settings", "REDIS_URL": redis_url,
-        "MONGODB_URI": mongo_uri, "MONGODB_DATABASE": mongo_db.name,
-        "BACKLINKBOT_REDIS_PREFIX": redis_prefix, "http_proxy": demo.url,
-        "BACKLINKBOT_METRICS_PORT": str(port), "BACKLINKBOT_METRICS_ADDRESS": "127.0.0.1",
-    }  # fmt: skip
+    env = {**os.environ, **crawl_env(
+        redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+        prefix=redis_prefix, proxy=demo.url,
+    )}  # fmt: skip
+    env.update(BACKLINKBOT_METRICS_PORT=str(port), BACKLINKBOT_METRICS_ADDRESS="127.0.0.1")
     command = [sys.executable, "-m", "scrapy", "crawl", "backlinks"]
     # Kept alive once the frontier is empty, so it can be scraped after the crawl.
     settings = {**FAST, "LOG_LEVEL": "INFO", "BACKLINKBOT_CLOSE_WHEN_DONE": "False",
