@@ -40,6 +40,9 @@ def test_two_workers_build_exactly_the_expected_graph(
     run = dict(
         redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
         prefix=redis_prefix, log_dir=tmp_path / "logs",
+        # Few requests in flight per worker: neither can drain the frontier
+        # alone before the other polls it.
+        settings={"CONCURRENT_REQUESTS": "4"},
     )  # fmt: skip
     summary = crawl_web(web, server, **run)
     assert summary.ok, summary.exit_codes

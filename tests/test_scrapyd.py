@@ -165,6 +165,9 @@ def test_two_scrapyd_nodes_crawl_one_web_together(
             "MONGODB_URI": mongo_uri,
             "MONGODB_DATABASE": mongo_db.name,
             "BACKLINKBOT_REDIS_PREFIX": redis_prefix,
+            # Few requests in flight per node, so that the first node to poll
+            # cannot hold the whole frontier before the other one polls.
+            "CONCURRENT_REQUESTS": "2",
         }
         jobs = {}
         for index, base in enumerate(nodes, 1):
