@@ -33,6 +33,7 @@ __all__ = [
     "BACKLINKBOT_METRICS_ADDRESS",
     "BACKLINKBOT_METRICS_PORT",
     "BACKLINKBOT_METRICS_PORT_SPAN",
+    "BACKLINKBOT_POP_BATCH",
     "BACKLINKBOT_RECRAWL_AFTER",
     "BACKLINKBOT_RECRAWL_BATCH",
     "BACKLINKBOT_RECRAWL_INTERVAL",
@@ -162,6 +163,9 @@ BACKLINKBOT_LEASE_TIMEOUT = 60.0
 BACKLINKBOT_LEASE_ACK = "stored"
 #: Discovered requests checked and queued in one Redis call, at most.
 BACKLINKBOT_FRONTIER_BATCH = 500
+#: Requests leased in one Redis call, at most (never more than the
+#: downloader has free slots, so none waits in the worker).
+BACKLINKBOT_POP_BATCH = 16
 #: URLs the seen-URL Bloom filter is sized for ...
 BACKLINKBOT_DUPEFILTER_CAPACITY = 10_000_000
 #: ... and its false-positive rate at that size (a false positive is a URL
@@ -178,5 +182,8 @@ BACKLINKBOT_METRICS_PORT_SPAN = 16
 BACKLINKBOT_METRICS_ADDRESS = os.environ.get("BACKLINKBOT_METRICS_ADDRESS") or "0.0.0.0"
 #: Log one JSON object per line, with the worker id and the crawl id.
 BACKLINKBOT_LOG_JSON = os.environ.get("BACKLINKBOT_LOG_JSON", "").lower() in {
-    "1", "true", "yes", "on",
+    "1",
+    "true",
+    "yes",
+    "on",
 }

@@ -65,7 +65,7 @@ def reset_frontier(server: redis.Redis, keys: CrawlKeys) -> None:
     for pattern in keys.patterns():
         batch = list(server.scan_iter(pattern, count=1000))
         for start in range(0, len(batch), 1000):
-            server.delete(*batch[start:start + 1000])
+            server.delete(*batch[start : start + 1000])
 
 
 def push_seeds(server: redis.Redis, keys: CrawlKeys, urls: list[str]) -> tuple[int, list[str]]:
@@ -85,9 +85,7 @@ def push_seeds(server: redis.Redis, keys: CrawlKeys, urls: list[str]) -> tuple[i
 def cluster_stats(server: redis.Redis, keys: CrawlKeys) -> dict[str, int]:
     """The crawl's cluster-wide counters (one ``HGETALL``)."""
     raw: dict[Any, Any] = server.hgetall(keys.stats)
-    return {
-        (k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()
-    }
+    return {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
 
 
 def _worker_command(options: CrawlOptions, index: int) -> list[str]:

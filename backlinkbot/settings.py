@@ -85,6 +85,8 @@ EXTENSIONS = {
     # Operations: JSON logs (BACKLINKBOT_LOG_JSON), Prometheus metrics
     # (BACKLINKBOT_METRICS_PORT); each disabled unless asked for.
     "backlinkbot.logformat.JsonLogs": 1,
+    # Records below LOG_LEVEL are not even created.
+    "backlinkbot.logformat.LogLevelGate": 2,
     "backlinkbot.extensions.metrics.PrometheusMetrics": 510,
 }
 
@@ -100,4 +102,7 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DEPTH_LIMIT = 0
 DEPTH_STATS_VERBOSE = False
+# A page gives one item (its links go to the frontier in one batch): Scrapy's
+# default of 100 would start 100 item tasks for every response.
+CONCURRENT_ITEMS = 1
 LOG_LEVEL = "INFO"

@@ -76,14 +76,20 @@ def main() -> None:
             server.stop()
     ten_million = BloomGeometry.for_capacity(10_000_000, args.error_rate)
     print(f"URLs: {n:,}  (Bloom filter sized for {n:,} at p={args.error_rate})")
-    print(f"bloom (ours)          {bloom_bytes:>12,} bytes  {bloom_bytes / n:6.2f} B/URL  "
-          f"k={geometry.hashes}  fill {bloom_seconds:.1f}s")
-    print(f"RFPDupeFilter (set)   {rfp_bytes:>12,} bytes  {rfp_bytes / n:6.2f} B/URL  "
-          f"fill {rfp_seconds:.1f}s")
+    print(
+        f"bloom (ours)          {bloom_bytes:>12,} bytes  {bloom_bytes / n:6.2f} B/URL  "
+        f"k={geometry.hashes}  fill {bloom_seconds:.1f}s"
+    )
+    print(
+        f"RFPDupeFilter (set)   {rfp_bytes:>12,} bytes  {rfp_bytes / n:6.2f} B/URL  "
+        f"fill {rfp_seconds:.1f}s"
+    )
     print(f"ratio RFPDupeFilter/bloom: {rfp_bytes / bloom_bytes:.1f}x")
     print(f"false positives: {false:,} of {n:,} probes = {false / n:.4%}")
-    print(f"at 10,000,000 URLs: {ten_million.bytes:,} bytes = "
-          f"{ten_million.bytes / 10_000_000:.2f} B/URL, k={ten_million.hashes}")
+    print(
+        f"at 10,000,000 URLs: {ten_million.bytes:,} bytes = "
+        f"{ten_million.bytes / 10_000_000:.2f} B/URL, k={ten_million.hashes}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from backlinkbot.frontier.leases import Leases
 from backlinkbot.frontier.queue import FrontierQueue
 from backlinkbot.frontier.scheduler import FrontierScheduler
 from backlinkbot.signals import pages_stored
+from backlinkbot.urlnorm import normalize_url
 
 
 class _Spider(Spider):
@@ -67,6 +68,8 @@ def test_serializer_round_trip_is_compact_json() -> None:
         "http://example.com/é?a=1", callback=spider.parse, errback=spider.on_error,
         priority=-3, meta={"depth": 3}, headers={"X-Test": "1"},
     )  # fmt: skip
+    # The fast path builds what Scrapy's own to_dict() does.
+    assert serializer.request_to_dict(request, spider) == request.to_dict(spider=spider)
     data = serializer.dumps(request.to_dict(spider=spider))
     assert data.startswith(b"{") and b"cookies" not in data and len(data) < 200
     back = request_from_dict(serializer.loads(data), spider=spider)
@@ -166,12 +169,53 @@ def test_push_many_filters_duplicates_in_one_call(
     q = FrontierQueue(redis_client, spider, CrawlKeys(redis_prefix).requests, serializer)
     df = URLDupeFilter.from_spider(spider)
     urls = ["http://a.com/1", "http://b.com/1", "http://a.com/1", "http://a.com/2"]
-    assert q.push_many([(Request(u), df.bits(u)) for u in urls]) == [True, True, False, True]
-    assert q.push_many([(Request("http://b.com/1"), df.bits("http://b.com/1"))]) == [False]
+    assert q.push_many([q.entry(Request(u), df.bits(u)) for u in urls]) == [True, True, False, True]
+    assert q.push_many([q.entry(Request("http://b.com/1"), df.bits("http://b.com/1"))]) == [False]
     # dont_filter (a recrawl) skips the filter.
-    assert q.push_many([(Request("http://b.com/1", dont_filter=True), None)]) == [True]
+    assert q.push_many([q.entry(Request("http://b.com/1", dont_filter=True), None)]) == [True]
     assert len(q) == 4
     assert redis_client.zcard(f"{redis_prefix}:requests:a.com") == 2
+
+
+def test_links_of_a_page_are_queued_as_copies_of_one_request(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    spider = make_spider(redis_url, redis_prefix)
+    q = FrontierQueue(redis_client, spider, CrawlKeys(redis_prefix).requests, serializer)
+    df = URLDupeFilter.from_spider(spider)
+    prototype = Request("http://a.com/x", callback=spider.parse, priority=-2,
+                        meta={"depth": 2, "redirect_hops": 1})  # fmt: skip
+    raw = ['http://a.com/p?q="1"', "http://b.com:8080/\u00e9", "http://a.com/p?q=1"]
+    urls = [normalize_url(u) for u in raw]
+    assert urls == [Request(u).url for u in urls]  # what a request would hold
+    entries = q.entries_like(prototype, urls, [df.bits(u) for u in urls])
+    # Byte for byte what encoding each copy would give.
+    assert [e.data for e in entries] == [q.entry(prototype.replace(url=u), None).data for u in urls]
+    assert [e.host for e in entries] == ["a.com", "b.com", "a.com"]
+    assert q.push_many(entries) == [True, True, True]
+    taken = q.pop_many(10)
+    assert {r.url for r in taken} == set(urls)
+    assert all(r.callback == spider.parse and r.meta == prototype.meta for r in taken)
+    assert all(r.priority == -2 for r in taken)
+
+
+def test_pop_many_takes_one_request_per_ready_host_in_turn(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    q = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=30,
+                   BACKLINKBOT_MAX_PAGES=5)  # fmt: skip
+    for host in ("a", "b", "c"):
+        for i in range(3):
+            q.push(Request(f"http://{host}.com/{i}", priority=-i))
+    first = q.pop_many(10)
+    # With a host delay, one request per host, each host's best first.
+    assert sorted(r.url for r in first) == ["http://a.com/0", "http://b.com/0", "http://c.com/0"]
+    assert redis_client.zcard(f"{redis_prefix}:leased") == 3 and len(q.leases) == 3
+    assert q.pop_many(10) == []
+    redis_client.zadd(f"{redis_prefix}:hosts", {"a.com": 0, "b.com": 0, "c.com": 0})
+    # The cluster's page budget (5) caps the batch.
+    assert len(q.pop_many(10)) == 2 and q.budget_exhausted()
+    assert len(q) == 4
 
 
 def test_each_host_waits_its_delay_across_workers(

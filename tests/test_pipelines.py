@@ -78,11 +78,15 @@ def _edge(dst: str, **kw: object) -> Edge:
         ([{"nofollow": True}, {"nofollow": True}], {"nofollow": True}),
         ([{"ugc": True, "sponsored": True}, {"ugc": True}], {"ugc": True, "sponsored": False}),
         # a text link to the target makes the edge a text link; alt kept
-        ([{"image": True, "alt": "logo"}, {"anchor": "text"}],
-         {"image": False, "alt": "logo", "anchor": "text"}),
+        (
+            [{"image": True, "alt": "logo"}, {"anchor": "text"}],
+            {"image": False, "alt": "logo", "anchor": "text"},
+        ),
         # kind and section of the first occurrence
-        ([{"kind": "canonical", "section": "body"}, {"kind": "a", "section": "nav"}],
-         {"kind": "canonical", "section": "body"}),
+        (
+            [{"kind": "canonical", "section": "body"}, {"kind": "a", "section": "nav"}],
+            {"kind": "canonical", "section": "body"},
+        ),
     ],
 )
 def test_merge_rules(occurrences: list[dict[str, object]], want: dict[str, object]) -> None:

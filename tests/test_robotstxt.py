@@ -26,8 +26,9 @@ class _SlowEngine:
 
 @pytest.mark.parametrize("waiting", [1, 2, 10])
 def test_all_waiting_requests_are_checked(waiting: int) -> None:
-    crawler = get_crawler(settings_dict={"ROBOTSTXT_OBEY": True,
-                                         "ROBOTSTXT_USER_AGENT": "backlinkbot"})
+    crawler = get_crawler(
+        settings_dict={"ROBOTSTXT_OBEY": True, "ROBOTSTXT_USER_AGENT": "backlinkbot"}
+    )
     crawler.engine = _SlowEngine()  # type: ignore[assignment]
     mw = RobotsTxtMiddleware.from_crawler(crawler)
 

@@ -70,8 +70,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"a worker failed; see {options.log_dir}", file=sys.stderr)
             return 1
         ranked = rank_database(db)
-        print(f"ranked {ranked.written.get('domain', 0)} domains and "
-              f"{ranked.written.get('host', 0)} hosts from {ranked.scanned} links")
+        print(
+            f"ranked {ranked.written.get('domain', 0)} domains and "
+            f"{ranked.written.get('host', 0)} hosts from {ranked.scanned} links"
+        )
         target = parse_target(web.demo_target or web.seeds[0], kind="domain").value
         query = argparse.Namespace(target=target, by=None, limit=15, sort="rating")
         print()

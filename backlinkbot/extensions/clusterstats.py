@@ -42,8 +42,9 @@ PUSHED_PREFIXES = (
 
 
 class ClusterStats:
-    def __init__(self, server: Any, keys: CrawlKeys, worker: str, stats: StatsCollector,
-                 interval: float) -> None:
+    def __init__(
+        self, server: Any, keys: CrawlKeys, worker: str, stats: StatsCollector, interval: float
+    ) -> None:
         self.server = server
         self.keys = keys
         self.worker = worker

@@ -48,8 +48,9 @@ return 1
 class Cluster:
     """This worker's view of the cluster's shared state."""
 
-    def __init__(self, server: Any, keys: CrawlKeys, worker: str, *,
-                 worker_timeout: float, max_pages: int) -> None:
+    def __init__(
+        self, server: Any, keys: CrawlKeys, worker: str, *, worker_timeout: float, max_pages: int
+    ) -> None:
         self.server = server
         self.keys = keys
         self.worker = worker

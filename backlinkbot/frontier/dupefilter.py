@@ -45,6 +45,7 @@ class URLDupeFilter(RFPDupeFilter):  # type: ignore[misc]
     def __init__(self, server: Any, key: str, debug: bool = False, stats: Any = None, *,
                  geometry: BloomGeometry | None = None) -> None:  # fmt: skip
         super().__init__(server, key, debug)
+        self.logdupes: bool = True
         self.stats = stats
         self.geometry = geometry or BloomGeometry.for_capacity(10_000_000, 0.001)
         self._seen = server.register_script(_SEEN)
@@ -90,9 +91,24 @@ class URLDupeFilter(RFPDupeFilter):  # type: ignore[misc]
         return not self._seen(keys=[key], args=offsets)
 
     def log(self, request: Request, spider: Spider) -> None:
+        self.filtered(request.url)
+
+    def filtered(self, *urls: str) -> None:
+        """Count (and log, as scrapy-redis does) URLs seen before."""
+        if not urls:
+            return
         if self.stats is not None:
-            self.stats.inc_value("dupefilter/filtered")
-        super().log(request, spider)
+            self.stats.inc_value("dupefilter/filtered", len(urls))
+        if self.debug:
+            for url in urls:
+                self.logger.debug("Filtered duplicate URL: %s", url)
+        elif self.logdupes:
+            self.logger.debug(
+                "Filtered duplicate URL %s - no more duplicates will be shown"
+                " (see DUPEFILTER_DEBUG to show all duplicates)",
+                urls[0],
+            )
+            self.logdupes = False
 
     def clear(self) -> None:
         return None

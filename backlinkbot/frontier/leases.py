@@ -62,17 +62,23 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 """
 
 # ARGV[2]: most leases to reap in one call. Returns the requests requeued.
-_REAP = _REQUEUE + """
+_REAP = (
+    _REQUEUE
+    + """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 return requeue(ids, now)
 """
+)
 
 # ARGV[2:]: lease ids to give back.
-_RELEASE = _REQUEUE + """
+_RELEASE = (
+    _REQUEUE
+    + """
 local ids = {}
 for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
 return requeue(ids, now)
 """
+)
 
 # KEYS: leased. ARGV[1]: timeout; ARGV[2:]: lease ids. Extends live leases.
 _RENEW = """

@@ -6,7 +6,8 @@ time (Redis server time) its next request may be fetched. One Lua script
 pops, atomically:
 
 1. nothing while the crawl is paused or its page budget is spent;
-2. the host whose time has come first, then its best request;
+2. the host whose time has come first, then its best request, and again
+   for as many requests as the worker has free download slots;
 3. moves that request to the leases (:mod:`.leases`), marks this worker busy
    and counts it against the cluster's page budget;
 4. reschedules the host at now + its delay: robots.txt ``Crawl-delay`` from
@@ -20,44 +21,46 @@ a batch against the Bloom dupefilter and queues the new ones in one call.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.queue import PriorityQueue
 
+from backlinkbot.urlnorm import url_host
+
 from .keys import CrawlKeys, worker_name
 from .leases import Leases
+from .serializer import request_to_dict
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
 
-__all__ = ["FrontierQueue"]
+__all__ = ["Bits", "Entry", "FrontierQueue"]
 
-# KEYS: hosts, queued. ARGV[1]: host queue base; then one group per request:
-# bloom key ('' = not filtered), n, n bit offsets, host, score, data.
-# Returns 1 (queued) or 0 (seen before) per request.
+# KEYS: hosts, queued. ARGV[1]: host queue base; then five per request:
+# bloom key ('' = not filtered), its bit offsets (comma-separated), host,
+# score, data. Returns 1 (queued) or 0 (seen before) per request.
 _PUSH = """
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local out, added, i = {}, 0, 2
-while i <= #ARGV do
-  local bloom, n = ARGV[i], tonumber(ARGV[i + 1])
+local out, added = {}, 0
+for i = 2, #ARGV, 5 do
+  local bloom = ARGV[i]
   local new = 1
   if bloom ~= '' then
     new = 0
-    for j = 1, n do
-      if redis.call('SETBIT', bloom, ARGV[i + 1 + j], 1) == 0 then new = 1 end
+    for offset in string.gmatch(ARGV[i + 1], '%d+') do
+      if redis.call('SETBIT', bloom, offset, 1) == 0 then new = 1 end
     end
   end
-  i = i + 2 + n
   if new == 1 then
-    local host = ARGV[i]
-    added = added + redis.call('ZADD', ARGV[1] .. ':' .. host, ARGV[i + 1], ARGV[i + 2])
+    local host = ARGV[i + 2]
+    added = added + redis.call('ZADD', ARGV[1] .. ':' .. host, ARGV[i + 3], ARGV[i + 4])
     redis.call('ZADD', KEYS[1], 'NX', now, host)
   end
   out[#out + 1] = new
-  i = i + 3
 end
 if added > 0 then redis.call('INCRBY', KEYS[2], added) end
 return out
@@ -65,19 +68,26 @@ return out
 
 # KEYS: hosts, queued, leased, lease_data, busy, dequeued, crawl_delay,
 # paused. ARGV: worker, page budget, lease timeout, default delay, host queue
-# base, lease id. Returns the request or false.
+# base, then one lease id per request wanted. Returns the requests taken
+# (fewer when no more host is ready), in the order they were taken.
 _POP = """
-if redis.call('EXISTS', KEYS[8]) == 1 then return false end
+if redis.call('EXISTS', KEYS[8]) == 1 then return {} end
 local budget = tonumber(ARGV[2])
-if budget > 0 and tonumber(redis.call('GET', KEYS[6]) or '0') >= budget then
-  return false
+local wanted = #ARGV - 5
+if budget > 0 then
+  local left = budget - tonumber(redis.call('GET', KEYS[6]) or '0')
+  if left < wanted then wanted = left end
 end
+if wanted <= 0 then return {} end
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-for _ = 1, 100 do
+local expiry = now + tonumber(ARGV[3])
+local out = {}
+for _ = 1, 100 + wanted do
+  if #out >= wanted then break end
   local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
-  if #ready == 0 then return false end
+  if #ready == 0 then break end
   local host = ready[1]
   local qkey = ARGV[5] .. ':' .. host
   local top = redis.call('ZRANGE', qkey, 0, 0, 'WITHSCORES')
@@ -85,22 +95,41 @@ for _ = 1, 100 do
     -- Its delay is over: a later push may take the host up at once.
     redis.call('ZREM', KEYS[1], host)
   else
+    local lease = ARGV[6 + #out]
     redis.call('ZREM', qkey, top[1])
-    redis.call('DECR', KEYS[2])
     local delay = tonumber(redis.call('HGET', KEYS[7], host) or ARGV[4]) or 0
+    -- A host without delay goes behind every other ready host: round-robin.
     redis.call('ZADD', KEYS[1], now + delay, host)
-    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[6])
-    redis.call('HSET', KEYS[4], ARGV[6], host .. '\\t' .. top[2] .. '\\t' .. top[1])
-    redis.call('HSET', KEYS[5], ARGV[1], now)
-    redis.call('INCR', KEYS[6])
-    return top[1]
+    redis.call('ZADD', KEYS[3], expiry, lease)
+    redis.call('HSET', KEYS[4], lease, host .. '\\t' .. top[2] .. '\\t' .. top[1])
+    out[#out + 1] = top[1]
   end
 end
-return false
+if #out > 0 then
+  redis.call('DECRBY', KEYS[2], #out)
+  redis.call('HSET', KEYS[5], ARGV[1], now)
+  redis.call('INCRBY', KEYS[6], #out)
+end
+return out
 """
 
 #: A request's Bloom filter bits: (bitmap key, offsets), or None (not filtered).
 Bits = tuple[str, list[int]] | None
+
+
+#: Stands for the URL in a request encoded once for many URLs.
+_SAMPLE_URL = "http://url.backlinkbot.invalid/"
+_SAMPLE_JSON = json.dumps(_SAMPLE_URL).encode("utf-8")
+
+
+class Entry(NamedTuple):
+    """A request ready for the queue: its host queue, score and encoding."""
+
+    url: str
+    host: str
+    score: int
+    data: bytes
+    bits: Bits
 
 
 class FrontierQueue(PriorityQueue):  # type: ignore[misc]
@@ -128,37 +157,71 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         return int(self.server.get(self.keys.dequeued) or 0) >= self.max_pages
 
     def push(self, request: Request) -> None:
-        self.push_many([(request, None)])
+        self.push_many([self.entry(request, None)])
 
-    def push_many(self, entries: list[tuple[Request, Bits]]) -> list[bool]:
-        """Queue each request whose bits were not all set; one round trip."""
+    def entry(self, request: Request, bits: Bits) -> Entry:
+        """``request`` encoded for :meth:`push_many`."""
+        host = urlparse_cached(request).hostname or ""
+        return Entry(request.url, host, -request.priority, self._encode_request(request), bits)
+
+    def entries_like(self, prototype: Request, urls: list[str], bits: list[Bits]) -> list[Entry]:
+        """One entry per URL, each a copy of ``prototype`` with that URL.
+
+        The discovered links of a page share everything but the URL, so the
+        request is encoded once and each URL spliced into its JSON (any other
+        serializer encodes each copy). The URLs must be as a request would
+        hold them: normalized URLs are."""
+        encoded = self._encode_request(prototype.replace(url=_SAMPLE_URL))
+        if encoded.count(_SAMPLE_JSON) != 1:
+            copies = (prototype.replace(url=url) for url in urls)
+            return [self.entry(r, b) for r, b in zip(copies, bits, strict=True)]
+        head, _, tail = encoded.partition(_SAMPLE_JSON)
+        score = -prototype.priority
+        return [
+            Entry(url, url_host(url).strip("[]"), score,
+                  b"".join((head, json.dumps(url, ensure_ascii=False).encode("utf-8"), tail)), b)
+            for url, b in zip(urls, bits, strict=True)
+        ]  # fmt: skip
+
+    def push_many(self, entries: list[Entry]) -> list[bool]:
+        """Queue each entry whose bits were not all set; one round trip."""
         if not entries:
             return []
         args: list[Any] = [self.keys.requests]
-        for request, bits in entries:
+        for entry in entries:
+            bits = entry.bits
             if bits is None:
-                args += ["", 0]
+                args += ["", "", entry.host, entry.score, entry.data]
             else:
-                args += [bits[0], len(bits[1]), *bits[1]]
-            host = urlparse_cached(request).hostname or ""
-            args += [host, -request.priority, self._encode_request(request)]
+                offsets = ",".join(map(str, bits[1]))
+                args += [bits[0], offsets, entry.host, entry.score, entry.data]
         queued = self._push(keys=[self.keys.hosts, self.keys.queued], args=args)
         return [bool(flag) for flag in queued]
 
     def pop(self, timeout: int = 0) -> Request | None:
+        taken = self.pop_many(1)
+        return taken[0] if taken else None
+
+    def pop_many(self, count: int) -> list[Request]:
+        """Lease up to ``count`` requests, each from the host whose time has
+        come first; one round trip."""
         k = self.keys
-        lease = self.leases.new_id()
-        data = self._pop(
+        ids = [self.leases.new_id() for _ in range(max(1, count))]
+        taken = self._pop(
             keys=[k.hosts, k.queued, k.leased, k.lease_data, k.busy, k.dequeued,
                   k.crawl_delay, k.paused],
             args=[self.worker, self.max_pages, self.leases.timeout, self.host_delay,
-                  k.requests, lease],
+                  k.requests, *ids],
         )  # fmt: skip
-        if not data:
-            return None
-        request: Request = self._decode_request(data)
-        self.leases.hold(request.url, lease)
-        return request
+        requests: list[Request] = []
+        for data, lease in zip(taken, ids, strict=False):
+            request: Request = self._decode_request(data)
+            self.leases.hold(request.url, lease)
+            requests.append(request)
+        return requests
+
+    def _encode_request(self, request: Request) -> bytes:
+        return bytes(self.serializer.dumps(request_to_dict(request, self.spider)))
 
     def clear(self) -> None:
         # Shared by every worker of the crawl: never cleared by one of them.

@@ -6,6 +6,14 @@ the reactor. This scheduler buffers :meth:`enqueue_request` calls and flushes
 them in one Lua call (Bloom check + per-host queueing,
 :meth:`FrontierQueue.push_many`) at the end of the reactor tick, when the
 buffer holds ``BACKLINKBOT_FRONTIER_BATCH`` requests, or before a pop.
+:meth:`enqueue_links` takes the links of a page as URLs and a prototype
+request, so that a page's 30 links cost one request object, not 30 trips
+through the spider middlewares and the engine.
+
+Requests are leased in batches too: one Lua call takes as many as the
+downloader has free slots (up to ``BACKLINKBOT_POP_BATCH``), and the engine,
+which asks for one request per free slot in the same reactor tick, gets them
+one by one.
 
 It also keeps this worker's leases (:mod:`.leases`): acknowledged when a page
 is stored (``pages_stored``) or a request ends without one, renewed and, for
@@ -17,6 +25,7 @@ the shared queue or dupefilter, whatever ``SCHEDULER_PERSIST`` says.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -33,7 +42,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
     from .dupefilter import URLDupeFilter
-    from .queue import Bits, FrontierQueue
+    from .queue import Bits, Entry, FrontierQueue
 
 __all__ = ["FrontierScheduler"]
 
@@ -50,7 +59,12 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         settings = crawler.settings
         scheduler.batch_size = max(1, settings.getint("BACKLINKBOT_FRONTIER_BATCH"))
         scheduler.lease_timeout = settings.getfloat("BACKLINKBOT_LEASE_TIMEOUT")
+        scheduler.crawler = crawler
+        scheduler.downloader = None
         scheduler.pending = []
+        scheduler.ready = deque()
+        scheduler.pop_batch = max(1, settings.getint("BACKLINKBOT_POP_BATCH"))
+        scheduler.concurrency = settings.getint("CONCURRENT_REQUESTS")
         scheduler.requeued = []
         scheduler.flush_call = CallLaterOnce(scheduler.flush)
         scheduler.maintenance = None
@@ -66,9 +80,15 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         connect(scheduler._request_done, signal=request_done)
         return scheduler
 
+    crawler: Crawler
     batch_size: int
     lease_timeout: float
-    pending: list[tuple[Request, Bits]]
+    pending: list[Entry]
+    #: Leased requests popped in one batch, handed to the engine one by one.
+    ready: deque[Request]
+    pop_batch: int
+    downloader: Any
+    concurrency: int
     #: URLs whose lease this worker gives up once their retry is queued.
     requeued: list[str]
     flush_call: CallLaterOnce[None]
@@ -77,6 +97,10 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     def open(self, spider: Spider) -> None:
         super().open(spider)
         self.df.prepare()
+        try:
+            self.downloader = self.crawler.engine.downloader
+        except RuntimeError:  # opened outside a running crawl (tools, tests)
+            self.downloader = None
         self.maintenance = task.LoopingCall(self._maintain)
         self.maintenance.start(max(0.5, self.lease_timeout / 3), now=False)
 
@@ -98,12 +122,26 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
             # is queued, the copy carries the work and the old lease must go,
             # or this worker would renew it forever and the crawl never end.
             self.requeued.append(request.url)
-        self.pending.append((request, bits))
+        self._add([self.queue.entry(request, bits)])
+        return True
+
+    def enqueue_links(self, prototype: Request, urls: list[str]) -> None:
+        """Queue a copy of ``prototype`` for each URL not seen before: the
+        links of one page, without a request object (and a trip through the
+        spider middlewares and the engine) per link. Buffered like
+        :meth:`enqueue_request`."""
+        if prototype.dont_filter:
+            bits: list[Bits] = [None] * len(urls)
+        else:
+            bits = [self.df.bits(url) for url in urls]
+        self._add(self.queue.entries_like(prototype, urls, bits))
+
+    def _add(self, entries: list[Entry]) -> None:
+        self.pending.extend(entries)
         if len(self.pending) >= self.batch_size:
             self.flush()
         else:
             self.flush_call.schedule()
-        return True
 
     def flush(self) -> None:
         """Check and queue the buffered requests in one round trip."""
@@ -114,9 +152,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         added = sum(queued)
         self._inc("scheduler/enqueued/redis", added)
         self._inc("backlinkbot/frontier/push_batches", 1)
-        for (request, _), new in zip(batch, queued, strict=True):
-            if not new:
-                self.df.log(request, self.spider)
+        self.df.filtered(*(e.url for e, new in zip(batch, queued, strict=True) if not new))
         if self.requeued:
             urls, self.requeued = self.requeued, []
             self._inc("backlinkbot/frontier/leases_requeued", self.queue.leases.ack(urls))
@@ -124,17 +160,28 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     # -- dequeue: leased -----------------------------------------------------
 
     def next_request(self) -> Request | None:
-        self.flush()
-        request = self.queue.pop()
-        if request is not None:
-            self._inc("scheduler/dequeued/redis", 1)
-        return request
+        if not self.ready:
+            self.flush()
+            taken = self.queue.pop_many(self._free_slots())
+            if not taken:
+                return None
+            self._inc("scheduler/dequeued/redis", len(taken))
+            self.ready.extend(taken)
+        return self.ready.popleft()
+
+    def _free_slots(self) -> int:
+        """Requests the downloader can start now (at least one): the engine
+        asks for one request per free slot within the same reactor tick, so
+        a batch popped for them is handed out at once."""
+        if self.downloader is None:
+            return 1
+        return max(1, min(self.pop_batch, self.concurrency - len(self.downloader.active)))
 
     def has_pending_requests(self) -> bool:
-        return bool(self.pending) or len(self.queue) > 0
+        return bool(self.pending) or bool(self.ready) or len(self.queue) > 0
 
     def __len__(self) -> int:
-        return len(self.pending) + len(self.queue)
+        return len(self.pending) + len(self.ready) + len(self.queue)
 
     # -- acknowledgements ----------------------------------------------------
 

@@ -15,7 +15,10 @@ Every fetched URL gives one :class:`~backlinkbot.items.PageItem`:
   counted under ``backlinkbot/pages/...`` in the stats.
 
 Internal and external links are followed alike (a backlink crawler discovers
-sites by following links out of them), shallow pages first.
+sites by following links out of them), shallow pages first. The links a page
+leads to are checked for traps (:mod:`backlinkbot.traps`) and handed to the
+frontier scheduler as one batch (:meth:`FrontierScheduler.enqueue_links`);
+with any other scheduler they are yielded as requests, the Scrapy way.
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ from scrapy_redis.spiders import RedisSpider
 from backlinkbot.frontier.cluster import Cluster
 from backlinkbot.frontier.keys import CrawlKeys, worker_name
 from backlinkbot.frontier.leases import request_done
+from backlinkbot.frontier.scheduler import FrontierScheduler
 from backlinkbot.items import PageItem, RawLink
 from backlinkbot.linkextraction import extract_links
 from backlinkbot.robotstags import parse_x_robots_tag
+from backlinkbot.traps import HOPS_KEY, TrapGuard
 from backlinkbot.urlnorm import InvalidURL, normalize_url_cached
 
 if TYPE_CHECKING:
@@ -68,6 +73,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
     name = "backlinks"
 
     cluster: Cluster
+    traps: TrapGuard
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BacklinksSpider:
@@ -140,9 +146,12 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
     def _on_opened(self, spider: Any) -> None:
         self.setup_redis(self.crawler)
         self.cluster.heartbeat()
+        self.traps = TrapGuard.from_crawler(self.crawler)
+        self.traps.open()
 
     def _on_closed(self, spider: Any, reason: str) -> None:
         self.cluster.leave()
+        self.traps.close()
 
     # -- fetching ------------------------------------------------------------
 
@@ -196,7 +205,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         stats.inc_value("backlinkbot/pages/fetched")
         yield page
         if self.follow_links:
-            yield from self._follow(page, depth + 1)
+            yield from self._follow(page, response, depth + 1)
 
     @staticmethod
     def _is_html(response: Response) -> bool:
@@ -205,9 +214,10 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         mime = _mime_type(response)
         return mime in HTML_TYPES or (not mime and isinstance(response, HtmlResponse))
 
-    def _follow(self, page: PageItem, depth: int) -> Iterator[Request]:
+    def _follow(self, page: PageItem, response: Response, depth: int) -> Iterator[Request]:
         seen: set[str] = {page.url}
         base = page.base_url or page.url
+        urls: list[str] = []
         for link in page.links:
             if link.kind not in FOLLOWED_KINDS:
                 continue
@@ -215,10 +225,24 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
                 url = normalize_url_cached(link.href, base)
             except InvalidURL:
                 continue
-            if url in seen:
-                continue
-            seen.add(url)
-            yield self._request(url, depth=depth, priority=-depth)
+            if url not in seen:
+                seen.add(url)
+                urls.append(url)
+        if not urls:
+            return
+        prototype = self._request(urls[0], depth=depth, priority=-depth)
+        scheduler = self.crawler.engine.scheduler
+        if not isinstance(scheduler, FrontierScheduler):
+            # Another scheduler: plain requests, checked by TrapGuardMiddleware.
+            for url in urls:
+                yield prototype.replace(url=url)
+            return
+        hops = 0
+        if response.status in REDIRECT_STATUSES:
+            hops = int(response.meta.get(HOPS_KEY, 0)) + 1
+            prototype.meta[HOPS_KEY] = hops
+        kept = self.traps.keep(urls, depth=depth, hops=hops)
+        scheduler.enqueue_links(prototype, [urls[i] for i in kept])
 
     def on_error(self, failure: Failure) -> Iterator[PageItem]:
         request = failure.request  # type: ignore[attr-defined]
