@@ -101,8 +101,11 @@ BACKLINKBOT_LOST_CONFIRM_SECONDS = 3600.0
 #: ``links_seen_at`` moves, so the recrawl writes one document, not one per
 #: link. 0 refreshes ``last_seen`` on every fetch.
 BACKLINKBOT_LAST_SEEN_REFRESH = 30 * 24 * 3600.0
-#: Seconds between the sink's recounts of the domains whose links changed.
-BACKLINKBOT_DOMAIN_RECOUNT_SECONDS = 5.0
+#: Seconds between the sink's recounts of the domains whose links changed
+#: (and once more when the worker closes). A recount reads the live links of
+#: each such domain, so this bounds how stale the counts are against how
+#: much of MongoDB's time they take.
+BACKLINKBOT_DOMAIN_RECOUNT_SECONDS = 30.0
 #: Domains with more live backlinks than this are not recounted by the sink
 #: but by the batch job ``python -m backlinkbot.storage.domains`` (0 = all by
 #: the sink).

@@ -70,6 +70,12 @@ DOWNLOADER_MIDDLEWARES = {
 # Traps and budgets on the requests the spider yields (the links are kept).
 SPIDER_MIDDLEWARES = {
     "backlinkbot.spidermiddlewares.traps.TrapGuardMiddleware": 800,
+    # The spider sets each request's depth and priority itself, and the trap
+    # checks bound depth (BACKLINKBOT_MAX_DEPTH, DEPTH_LIMIT) and URL length
+    # (BACKLINKBOT_MAX_URL_LENGTH): Scrapy's two would only add a layer to
+    # every response's output.
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }
 # Connections only ever go to addresses the SSRF policy allows.
 TWISTED_DNS_RESOLVER = "backlinkbot.safety.resolver.SafeResolver"
@@ -102,6 +108,14 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DEPTH_LIMIT = 0
 DEPTH_STATS_VERBOSE = False
+# Connections to a forward proxy are kept and reused, not reopened.
+DOWNLOAD_HANDLERS = {
+    "http": "backlinkbot.downloadhandlers.http.PooledHTTPDownloadHandler",
+    "https": "backlinkbot.downloadhandlers.http.PooledHTTPDownloadHandler",
+}
+# Scrapy parses the source of every callback of every response to warn about
+# `return value` in generators (its cache misses on bound methods).
+WARN_ON_GENERATOR_RETURN_VALUE = False
 # A page gives one item (its links go to the frontier in one batch): Scrapy's
 # default of 100 would start 100 item tasks for every response.
 CONCURRENT_ITEMS = 1

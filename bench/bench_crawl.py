@@ -13,7 +13,9 @@ embedded Redis and one MongoDB-wire server:
 - backlinkbot with 1 and 2 worker processes (robots.txt, link extraction,
   normalization, edge dedup, MongoDB graph writes), host delay 0.
 
-Prints responses, wall seconds and responses/s per run, and the ratios.
+Prints responses, wall seconds, responses/s and the CPU time of the crawling
+processes per response (workers and peers; not the servers) per run, and the
+ratios of responses/s.
 
     python bench/bench_crawl.py --hosts 100 --pages 100
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -44,6 +47,12 @@ from backlinkbot.runner import CrawlOptions, reset_frontier, run_crawl  # noqa: 
 TEXTBOOK_IDLE = 3.0
 
 
+def _child_cpu() -> float:
+    """CPU seconds (user + system) of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peer(script: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, float], float]:
     started = time.monotonic()
     out = subprocess.run(
@@ -54,9 +63,9 @@ def _peer(script: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, 
     return json.loads(out.stdout.strip().splitlines()[-1]), wall
 
 
-def _show(name: str, responses: int, wall: float) -> None:
-    print(f"{name:28} {responses:7d} responses {wall:7.1f} s {responses / wall:8.1f} resp/s",
-          flush=True)  # fmt: skip
+def _show(name: str, responses: int, wall: float, cpu: float) -> None:
+    print(f"{name:28} {responses:7d} responses {wall:7.1f} s {responses / wall:8.1f} resp/s"
+          f" {cpu / responses * 1000:6.2f} ms CPU/resp", flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -81,15 +90,18 @@ def main() -> None:
                 env = {**os.environ, "http_proxy": nginx.url, "REDIS_URL": redis_url,
                        "MONGODB_URI": mongo_uri}  # fmt: skip
                 if "plain" in runs:
+                    cpu = _child_cpu()
                     got, wall = _peer("plain_scrapy.py", seeds, env)
                     results["plain Scrapy"] = (int(got["responses"]), wall)
-                    _show("plain Scrapy", *results["plain Scrapy"])
+                    _show("plain Scrapy", *results["plain Scrapy"], _child_cpu() - cpu)
                 if "textbook" in runs:
                     client.rpush("textbook:start_urls", *seeds)
+                    cpu = _child_cpu()
                     got, wall = _peer("textbook_scrapy_redis.py", [],
                                       {**env, "MONGODB_DATABASE": "textbook"})  # fmt: skip
                     results["textbook scrapy-redis"] = (int(got["responses"]), wall - TEXTBOOK_IDLE)
-                    _show("textbook scrapy-redis", *results["textbook scrapy-redis"])
+                    _show("textbook scrapy-redis", *results["textbook scrapy-redis"],
+                          _child_cpu() - cpu)  # fmt: skip
                 for workers in (1, 2):
                     if f"ours{workers}" not in runs:
                         continue
@@ -97,7 +109,7 @@ def main() -> None:
                     reset_frontier(client, keys)
                     client.rpush(keys.start_urls, *seeds)
                     options = CrawlOptions(
-                        workers=workers, log_dir=tmp / f"logs{workers}", progress_interval=3600,
+                        workers=workers, log_dir=tmp / f"logs{workers}", progress_interval=0.1,
                         settings={"BACKLINKBOT_HOST_DELAY": "0", "LOG_LEVEL": "WARNING",
                                   "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.2"},
                     )  # fmt: skip
@@ -105,11 +117,13 @@ def main() -> None:
                                        "MONGODB_URI": mongo_uri,
                                        "MONGODB_DATABASE": f"ours{workers}",
                                        "BACKLINKBOT_REDIS_PREFIX": keys.prefix})  # fmt: skip
+                    cpu = _child_cpu()
                     with open(os.devnull, "w") as quiet:
                         summary = run_crawl(client, keys, options, out=quiet)
                     responses = summary.stats.get("downloader/response_count", 0)
                     results[f"backlinkbot, {workers} worker(s)"] = (responses, summary.seconds)
-                    _show(f"backlinkbot, {workers} worker(s)", responses, summary.seconds)
+                    _show(f"backlinkbot, {workers} worker(s)", responses, summary.seconds,
+                          _child_cpu() - cpu)  # fmt: skip
         finally:
             client.close()
             redis_server.stop()

@@ -2,8 +2,9 @@
 
 ``generate(root, hosts, pages_per_host)`` writes ``root/<host>/index.html`` and
 ``root/<host>/p<i>.html`` (20-50 KB each, 25 internal links, 5 links to other
-hosts); :class:`Nginx` serves ``root/$host`` on a local port, and is reached
-as an HTTP proxy (``http_proxy``), so any host name works.
+hosts, each its own site, so these are backlinks the graph stores);
+:class:`Nginx` serves ``root/$host`` on a local port, and is reached as an
+HTTP proxy (``http_proxy``), so any host name works.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ _WORDS = [
 
 
 def host_name(i: int) -> str:
-    return f"h{i}.bench-web.org"
+    """Each host is its own site (registrable domain), so the links between
+    hosts are backlinks the graph stores."""
+    return f"www.bench-site{i}.org"
 
 
 def generate(root: Path, *, hosts: int, pages_per_host: int, seed: int = 1) -> list[str]:

@@ -53,4 +53,11 @@ class BloomGeometry:
         h2 = int.from_bytes(digest[8:], "little") | 1
         m = self.shard_bits
         shard = (h1 >> 48) % self.shards if self.shards > 1 else 0
-        return shard, [(h1 + i * h2) % m for i in range(self.hashes)]
+        h1, h2 = h1 % m, h2 % m
+        offsets = []
+        for _ in range(self.hashes):  # (h1 + i * h2) mod m, by additions
+            offsets.append(h1)
+            h1 += h2
+            if h1 >= m:
+                h1 -= m
+        return shard, offsets

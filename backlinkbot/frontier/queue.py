@@ -50,9 +50,17 @@ for i = 2, #ARGV, 5 do
   local bloom = ARGV[i]
   local new = 1
   if bloom ~= '' then
-    new = 0
+    -- One BITFIELD sets every bit and answers their old values.
+    local ops = {}
     for offset in string.gmatch(ARGV[i + 1], '%d+') do
-      if redis.call('SETBIT', bloom, offset, 1) == 0 then new = 1 end
+      ops[#ops + 1] = 'SET'
+      ops[#ops + 1] = 'u1'
+      ops[#ops + 1] = offset
+      ops[#ops + 1] = 1
+    end
+    new = 0
+    for _, old in ipairs(redis.call('BITFIELD', bloom, unpack(ops))) do
+      if old == 0 then new = 1 end
     end
   end
   if new == 1 then
@@ -122,6 +130,14 @@ _SAMPLE_URL = "http://url.backlinkbot.invalid/"
 _SAMPLE_JSON = json.dumps(_SAMPLE_URL).encode("utf-8")
 
 
+def _json_string(url: str) -> bytes:
+    """``url`` as a JSON string. A normalized URL is printable ASCII without
+    quotes or backslashes (those are percent-encoded): it needs no escaping."""
+    if url.isascii() and url.isprintable() and '"' not in url and "\\" not in url:
+        return b'"' + url.encode("ascii") + b'"'
+    return json.dumps(url, ensure_ascii=False).encode("utf-8")
+
+
 class Entry(NamedTuple):
     """A request ready for the queue: its host queue, score and encoding."""
 
@@ -177,11 +193,11 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
             return [self.entry(r, b) for r, b in zip(copies, bits, strict=True)]
         head, _, tail = encoded.partition(_SAMPLE_JSON)
         score = -prototype.priority
-        return [
-            Entry(url, url_host(url).strip("[]"), score,
-                  b"".join((head, json.dumps(url, ensure_ascii=False).encode("utf-8"), tail)), b)
-            for url, b in zip(urls, bits, strict=True)
-        ]  # fmt: skip
+        entries = []
+        for url, b in zip(urls, bits, strict=True):
+            data = b"".join((head, _json_string(url), tail))
+            entries.append(Entry(url, url_host(url).strip("[]"), score, data, b))
+        return entries
 
     def push_many(self, entries: list[Entry]) -> list[bool]:
         """Queue each entry whose bits were not all set; one round trip."""
