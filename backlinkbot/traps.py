@@ -17,9 +17,10 @@ of the trap is skipped. Each skipped link is counted as
   row. The spider schedules a redirect's target as a new request and carries
   the hop count in ``request.meta["redirect_hops"]`` (a loop ends earlier,
   at the dupefilter, as each URL is fetched once);
-- ``host_budget``: more than ``BACKLINKBOT_MAX_HOST_PAGES`` requests for one
-  host in the crawl, counted cluster-wide with ``HINCRBY`` on
-  ``<prefix>:traps:host_requests`` (one pipelined round trip per page).
+- ``host_budget``: more than ``BACKLINKBOT_MAX_HOST_PAGES`` requests queued
+  for one host in the crawl. The frontier enforces this one as it queues new
+  URLs (:mod:`backlinkbot.frontier.queue`), exactly and cluster-wide, and
+  counts it under the same name.
 
 :class:`TrapGuard` checks the links a page leads to, as URLs; the spider
 applies it before queueing them, and
@@ -30,10 +31,8 @@ to the requests any other spider yields.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import redis
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -82,9 +81,6 @@ class TrapGuard:
         path_repeats: int = 0,
         query_variants: int = 0,
         max_redirects: int = 0,
-        max_host_pages: int = 0,
-        redis_url: str | None = None,
-        budget_key: str = "backlinkbot:traps:host_requests",
     ) -> None:
         self.stats = stats
         self.max_url_length = max_url_length
@@ -92,46 +88,22 @@ class TrapGuard:
         self.path_repeats = path_repeats
         self.query_variants = query_variants
         self.max_redirects = max_redirects
-        self.max_host_pages = max_host_pages
-        self.redis_url = redis_url
-        self.budget_key = budget_key
-        self.server: redis.Redis | None = None
-        #: The crawler's settings, read for REDIS_URL when the spider opens.
-        self.settings: Any = None
         self._queries: dict[tuple[str, str], set[int]] = {}
-        self._counted: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TrapGuard:
         settings = crawler.settings
         assert crawler.stats is not None
-        prefix = str(settings.get("BACKLINKBOT_REDIS_PREFIX"))
         depths = [d for d in (settings.getint("BACKLINKBOT_MAX_DEPTH"),
                               settings.getint("DEPTH_LIMIT")) if d > 0]  # fmt: skip
-        guard = cls(
+        return cls(
             crawler.stats,
             max_url_length=settings.getint("BACKLINKBOT_MAX_URL_LENGTH"),
             max_depth=min(depths, default=0),
             path_repeats=settings.getint("BACKLINKBOT_TRAP_PATH_REPEATS"),
             query_variants=settings.getint("BACKLINKBOT_TRAP_QUERY_VARIANTS"),
             max_redirects=settings.getint("BACKLINKBOT_MAX_REDIRECTS"),
-            max_host_pages=settings.getint("BACKLINKBOT_MAX_HOST_PAGES"),
-            budget_key=f"{prefix}:traps:host_requests",
         )
-        guard.settings = settings
-        return guard
-
-    def open(self) -> None:
-        """Connect to Redis for the host budget (call when the spider opens)."""
-        # REDIS_URL is final only once add-ons ran (the embedded default).
-        url = self.redis_url or (self.settings.get("REDIS_URL") if self.settings else None)
-        if self.max_host_pages > 0 and url:
-            self.server = redis.Redis.from_url(str(url))
-
-    def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            self.server = None
 
     # -- the checks ------------------------------------------------------------
 
@@ -163,27 +135,6 @@ class TrapGuard:
                 seen.add(variant)
         return None
 
-    def over_budget(self, urls: list[str]) -> set[int]:
-        """Indexes of the URLs beyond their host's budget."""
-        if self.server is None or not urls:
-            return set()
-        fresh = [(i, u) for i, u in enumerate(urls) if u not in self._counted]
-        if not fresh:
-            return set()
-        try:
-            pipe = self.server.pipeline(transaction=False)
-            for _, url in fresh:
-                pipe.hincrby(self.budget_key, urlsplit(url).netloc, 1)
-            counts = pipe.execute()
-        except redis.RedisError as exc:
-            self.stats.inc_value("backlinkbot/traps/budget_unavailable")
-            logger.warning("Host budget not checked: %s", exc)
-            return set()
-        if len(self._counted) > 1_000_000:
-            self._counted.clear()
-        self._counted.update(u for _, u in fresh)
-        return {i for (i, _), n in zip(fresh, counts, strict=True) if int(n) > self.max_host_pages}
-
     def keep(self, urls: list[str], *, depth: int = 0, hops: int = 0) -> list[int]:
         """Indexes of the URLs (links of one page) worth fetching; the others
         are counted."""
@@ -203,11 +154,6 @@ class TrapGuard:
                 kept.append(i)
             else:
                 self.skipped(url, kind)
-        over = self.over_budget([links[i][0] for i in kept])
-        if over:
-            for n in sorted(over):
-                self.skipped(links[kept[n]][0], "host_budget")
-            kept = [i for n, i in enumerate(kept) if n not in over]
         return kept
 
     def skipped(self, url: str, kind: str) -> None:

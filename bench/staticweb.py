@@ -51,12 +51,23 @@ def host_name(i: int) -> str:
     return f"www.bench-site{i}.org"
 
 
-def generate(root: Path, *, hosts: int, pages_per_host: int, seed: int = 1) -> list[str]:
-    """Write the web; returns the seed URLs (each host's index)."""
+def generate(
+    root: Path, *, hosts: int, pages_per_host: int, seed: int = 1, distinct: int | None = None
+) -> list[str]:
+    """Write the web; returns the seed URLs (each host's index).
+
+    With ``distinct`` (fewer than ``hosts``), only that many hosts get files of
+    their own and host ``h`` serves the files of host ``h % distinct`` (a
+    symbolic link): a web of ``hosts * pages_per_host`` distinct URLs whose
+    links reach every host, on a tenth of the disk and generation time."""
     rng = random.Random(seed)
     if root.exists():
         shutil.rmtree(root)
-    for h in range(hosts):
+    written = min(hosts, distinct or hosts)
+    for h in range(written, hosts):
+        root.mkdir(parents=True, exist_ok=True)
+        (root / host_name(h)).symlink_to(host_name(h % written))
+    for h in range(written):
         host = host_name(h)
         folder = root / host
         folder.mkdir(parents=True)

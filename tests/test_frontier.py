@@ -17,7 +17,7 @@ from backlinkbot.frontier.cluster import Cluster
 from backlinkbot.frontier.dupefilter import URLDupeFilter
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.leases import Leases
-from backlinkbot.frontier.queue import FrontierQueue
+from backlinkbot.frontier.queue import OVER_BUDGET, QUEUED, SEEN, FrontierQueue
 from backlinkbot.frontier.scheduler import FrontierScheduler
 from backlinkbot.signals import pages_stored
 from backlinkbot.urlnorm import normalize_url
@@ -169,10 +169,10 @@ def test_push_many_filters_duplicates_in_one_call(
     q = FrontierQueue(redis_client, spider, CrawlKeys(redis_prefix).requests, serializer)
     df = URLDupeFilter.from_spider(spider)
     urls = ["http://a.com/1", "http://b.com/1", "http://a.com/1", "http://a.com/2"]
-    assert q.push_many([q.entry(Request(u), df.bits(u)) for u in urls]) == [True, True, False, True]
-    assert q.push_many([q.entry(Request("http://b.com/1"), df.bits("http://b.com/1"))]) == [False]
+    assert q.push_many([q.entry(Request(u), df.bits(u)) for u in urls]) == [1, 1, 0, 1]
+    assert q.push_many([q.entry(Request("http://b.com/1"), df.bits("http://b.com/1"))]) == [0]
     # dont_filter (a recrawl) skips the filter.
-    assert q.push_many([q.entry(Request("http://b.com/1", dont_filter=True), None)]) == [True]
+    assert q.push_many([q.entry(Request("http://b.com/1", dont_filter=True), None)]) == [1]
     assert len(q) == 4
     assert redis_client.zcard(f"{redis_prefix}:requests:a.com") == 2
 
@@ -192,11 +192,37 @@ def test_links_of_a_page_are_queued_as_copies_of_one_request(
     # Byte for byte what encoding each copy would give.
     assert [e.data for e in entries] == [q.entry(prototype.replace(url=u), None).data for u in urls]
     assert [e.host for e in entries] == ["a.com", "b.com", "a.com"]
-    assert q.push_many(entries) == [True, True, True]
+    assert q.push_many(entries) == [QUEUED] * 3
     taken = q.pop_many(10)
     assert {r.url for r in taken} == set(urls)
     assert all(r.callback == spider.parse and r.meta == prototype.meta for r in taken)
     assert all(r.priority == -2 for r in taken)
+
+
+def test_host_budget_is_exact_and_cluster_wide(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    # Two workers' queues on one frontier; a host may have 5 requests queued.
+    one, two = (
+        make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_MAX_HOST_PAGES=5)
+        for _ in range(2)
+    )
+    df = URLDupeFilter.from_spider(one.spider)
+    statuses = []
+    for i in range(4):
+        for q in (one, two):
+            urls = [f"http://a.example/{id(q)}/{i}", f"http://b.example/{i}"]
+            statuses += q.push_many([q.entry(Request(u), df.bits(u)) for u in urls])
+    # a.example: 8 new URLs, 5 queued; b.example: 4 new (each pushed twice).
+    assert statuses.count(QUEUED) == 9 and statuses.count(SEEN) == 4
+    assert statuses.count(OVER_BUDGET) == 3
+    assert redis_client.zcard(f"{redis_prefix}:requests:a.example") == 5
+    assert int(redis_client.hget(f"{redis_prefix}:host_pages", "a.example")) == 8
+    # A URL refused for the budget is not queued later either.
+    assert one.push_many(
+        [one.entry(Request("http://a.example/x"), df.bits("http://a.example/x"))]
+    ) == [OVER_BUDGET]
+    assert len(one) == 9
 
 
 def test_pop_many_takes_one_request_per_ready_host_in_turn(
@@ -432,3 +458,21 @@ def test_seeds_and_the_recrawl_flag(seed: str, url: str, dont_filter: bool) -> N
     request = spider.make_request_from_data(seed)
     assert request is not None
     assert (request.url, request.dont_filter, request.priority) == (url, dont_filter, SEED_PRIORITY)
+
+
+def test_scheduler_counts_urls_over_the_host_budget_as_traps(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    spider = make_spider(redis_url, redis_prefix, BACKLINKBOT_MAX_HOST_PAGES=2)
+    scheduler = FrontierScheduler.from_crawler(spider.crawler)
+    scheduler.open(spider)
+    try:
+        prototype = Request("http://big.example/", callback=spider.parse)
+        scheduler.enqueue_links(prototype, [f"http://big.example/{i}" for i in range(5)])
+        assert scheduler.flush()
+    finally:
+        scheduler.close("finished")
+    stats = spider.crawler.stats
+    assert stats.get_value("backlinkbot/traps/host_budget") == 3
+    assert stats.get_value("scheduler/enqueued/redis") == 2
+    assert redis_client.zcard(f"{redis_prefix}:requests:big.example") == 2

@@ -77,6 +77,22 @@ def test_batch_job_matches_per_domain_counts(mongo_db: Any) -> None:
     assert stored["hub.net"]["backlinks"] == 11 and stored["hub.net"]["lost_7d"] == 1
 
 
+def test_recount_reads_a_few_domains_at_a_time(mongo_db: Any, monkeypatch: Any) -> None:
+    ensure_indexes(mongo_db)
+    writer = GraphWriter(mongo_db)
+    for i in range(7):
+        src = f"http://s{i}.org/"
+        writer.write([page(src, [edge(src, f"http://t{j}.com/") for j in range(i + 1)], at=T0)])
+    domains = [f"t{j}.com" for j in range(7)]
+    expected = count_domains(mongo_db, domains, now=T0)
+    monkeypatch.setattr("backlinkbot.storage.domains.RECOUNT_CHUNK", 3)
+    assert recount_domains(mongo_db, domains, now=T0) == 7
+    stored = {d["_id"]: d for d in mongo_db.domains.find()}
+    for domain, counts in expected.items():
+        assert {k: stored[domain][k] for k in counts} == counts, domain
+    assert [stored[f"t{j}.com"]["backlinks"] for j in range(7)] == [7, 6, 5, 4, 3, 2, 1]
+
+
 def test_sink_recount_leaves_big_domains_to_the_batch_job(mongo_db: Any) -> None:
     ensure_indexes(mongo_db)
     writer = GraphWriter(mongo_db)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import redis
 from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
@@ -34,7 +33,6 @@ def test_repeated_path(path: str, repeats: int, trap: bool) -> None:
 
 def _mw(**settings: Any) -> TrapGuardMiddleware:
     base = {name: getattr(defaults, name) for name in defaults.__all__}
-    base["BACKLINKBOT_MAX_HOST_PAGES"] = 0
     return TrapGuardMiddleware.from_crawler(get_crawler(settings_dict={**base, **settings}))
 
 
@@ -102,30 +100,3 @@ def test_links_of_a_normal_page_start_a_new_chain() -> None:
     mw = _mw()
     out = _run(mw, [Request("http://a.example/x")], status=200, meta={HOPS_KEY: 4})
     assert HOPS_KEY not in out[1].meta
-
-
-def test_host_budget_is_cluster_wide(
-    redis_url: str, redis_prefix: str, redis_client: redis.Redis
-) -> None:
-    settings = {
-        "BACKLINKBOT_MAX_HOST_PAGES": 5,
-        "BACKLINKBOT_REDIS_PREFIX": redis_prefix,
-        "REDIS_URL": redis_url,
-    }
-    workers = [_mw(**settings), _mw(**settings)]
-    for mw in workers:
-        mw.spider_opened()
-    kept = []
-    for i in range(4):
-        for w, mw in enumerate(workers):
-            page = [Request(f"http://a.example/{w}/{i}"), Request(f"http://b.example/{w}/{i}")]
-            kept += [r.url for r in _run(mw, page)[1:]]
-    # a URL yielded again by the same worker is not counted twice
-    kept += [r.url for r in _run(workers[0], [Request("http://a.example/0/0")])[1:]]
-    for mw in workers:
-        mw.spider_closed()
-    assert sum(u.startswith("http://a.example/") for u in kept) == 6
-    assert sum(u.startswith("http://b.example/") for u in kept) == 5
-    refused = sum(mw.stats.get_value("backlinkbot/traps/host_budget", 0) for mw in workers)
-    assert refused == 6
-    assert int(redis_client.hget(f"{redis_prefix}:traps:host_requests", "a.example")) == 8

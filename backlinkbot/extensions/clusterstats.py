@@ -5,6 +5,11 @@ its counters since the last push to the crawl's stats hash with ``HINCRBY``
 (atomic, so workers never overwrite each other, unlike read-then-write), in
 one pipelined round trip that also refreshes its heartbeat. ``backlinkbot
 crawl`` and ``backlinkbot status`` read the hash.
+
+While Redis cannot be reached, a push fails (counted under
+``backlinkbot/frontier/redis_errors``, a warning now and then) and the next
+one carries the changes of both: counters are never lost, and never raised.
+The push is one MULTI/EXEC transaction, so Redis applies all of it or none.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import redis
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet import task
 
+from backlinkbot.frontier.cluster import RedisOutage, fail_fast
 from backlinkbot.frontier.keys import CrawlKeys, worker_name
 
 if TYPE_CHECKING:
@@ -52,6 +59,7 @@ class ClusterStats:
         self.interval = interval
         self.pushed: dict[str, int] = {}
         self.loop: task.LoopingCall | None = None
+        self.outage = RedisOutage(stats, logger)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ClusterStats:
@@ -61,7 +69,9 @@ class ClusterStats:
             raise NotConfigured("BACKLINKBOT_STATS_INTERVAL is 0")
         assert crawler.stats is not None
         ext = cls(
-            get_redis_from_settings(settings),
+            # A push whose answer was lost is not sent again by redis-py (it
+            # would count twice) but with the next one, the pause shorter.
+            fail_fast(get_redis_from_settings(settings)),
             CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))),
             worker_name(settings),
             crawler.stats,
@@ -91,15 +101,19 @@ class ClusterStats:
             if delta:
                 deltas[key] = delta
         try:
-            with self.server.pipeline(transaction=False) as pipe:
+            with self.server.pipeline(transaction=True) as pipe:
                 for key, delta in deltas.items():
                     pipe.hincrby(self.keys.stats, key, delta)
                     pipe.hincrby(self.keys.worker_stats, f"{self.worker}|{key}", delta)
                 if not final:
                     pipe.hset(self.keys.heartbeat, self.worker, f"{time.time():.3f}")
                 pipe.execute()
-        except Exception as exc:  # a Redis hiccup must not stop the crawl
+        except redis.RedisError as exc:  # Redis away: the next push carries these too
+            self.outage.failed("publishing stats", exc)
+            return
+        except Exception as exc:  # whatever it is, it must not stop the crawl
             logger.warning("Could not push stats to Redis: %s", exc)
             return
+        self.outage.succeeded()
         for key, delta in deltas.items():
             self.pushed[key] = self.pushed.get(key, 0) + delta

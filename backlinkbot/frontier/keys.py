@@ -91,6 +91,11 @@ class CrawlKeys:
         return f"{self.prefix}:dequeued"
 
     @property
+    def host_pages(self) -> str:
+        """Hash host -> requests queued for it (the per-host page budget)."""
+        return f"{self.prefix}:host_pages"
+
+    @property
     def stats(self) -> str:
         """Hash of cluster-wide counters (pages fetched, links stored, ...)."""
         return f"{self.prefix}:stats"
@@ -114,6 +119,7 @@ class CrawlKeys:
             self.busy,
             self.heartbeat,
             self.dequeued,
+            self.host_pages,
             self.stats,
             self.worker_stats,
         ]

@@ -16,6 +16,15 @@ A worker that dies (``kill -9``, a lost machine) stops renewing; any worker's
 reaper moves its expired leases back to their host queues, atomically, and
 another worker fetches them. Nothing handed out is lost, at the price of an
 occasional second fetch of a page (the graph writes are idempotent).
+
+An acknowledgement is only valid on the Redis server run the page's links
+were queued on: a restarted (or failed-over) server may have lost the last
+writes before it went away, those links among them. So this worker notes
+the server's ``run_id`` (:meth:`Leases.learn_server`) and the acknowledging
+script checks it; on another server it deletes nothing and this worker gives
+up every lease it holds (:class:`ServerChanged`): they expire, are reaped and
+their pages fetched again. A failed acknowledgement (Redis away) keeps the
+leases held, to be renewed and acknowledged again later.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from typing import Any
 
 from .keys import CrawlKeys
 
-__all__ = ["Leases", "request_done"]
+__all__ = ["Leases", "ServerChanged", "request_done"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +102,35 @@ return renewed
 """
 
 
+# KEYS: leased, lease_data. ARGV[1]: run_id of the Redis server the leases
+# were taken on ('' = do not check); ARGV[2:]: lease ids. Deletes them and
+# answers {1, run_id}; on another server run, deletes nothing: {0, run_id}.
+_ACK = """
+redis.replicate_commands()
+local run = ''
+if ARGV[1] ~= '' then
+  run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') or ''
+  if run ~= ARGV[1] then return {0, run} end
+end
+for i = 2, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('HDEL', KEYS[2], ARGV[i])
+end
+return {1, run}
+"""
+
+
+class ServerChanged(Exception):
+    """Redis is not the server run this worker's leases were taken on: it was
+    restarted or failed over, and may have lost writes this worker saw
+    succeed. The leases held were given up, not acknowledged."""
+
+    def __init__(self, run_id: str, dropped: int) -> None:
+        super().__init__(f"Redis server run is now {run_id or '?'}; {dropped} leases given up")
+        self.run_id = run_id
+        self.dropped = dropped
+
+
 class Leases:
     """The leases this worker holds, by URL."""
 
@@ -104,6 +142,11 @@ class Leases:
         # reuses the lease ids of its previous life.
         self._ids = (f"{worker}|{uuid.uuid4().hex[:8]}|{n}" for n in itertools.count())
         self.held: dict[str, list[str]] = defaultdict(list)
+        #: ``run_id`` of the Redis server run the held leases were taken on
+        #: (None: unknown; "": not to be checked; either way acknowledgements
+        #: are not checked).
+        self.run_id: str | None = None
+        self._ack = server.register_script(_ACK)
         self._reap = server.register_script(_REAP)
         self._release = server.register_script(_RELEASE)
         self._renew = server.register_script(_RENEW)
@@ -117,14 +160,32 @@ class Leases:
     def __len__(self) -> int:
         return sum(len(ids) for ids in self.held.values())
 
+    def learn_server(self) -> str:
+        """Note which Redis server run leases are taken on from now on."""
+        self.run_id = str(self.server.info("server")["run_id"])
+        return self.run_id
+
     def ack(self, urls: list[str]) -> int:
-        """Delete the leases of ``urls``, done for good; returns how many."""
-        ids = [i for url in urls for i in self.held.pop(url, ())]
+        """Delete the leases of ``urls``, done for good; returns how many.
+
+        The leases stay held if Redis cannot be reached (the error is
+        raised): acknowledge them again later. Raises :class:`ServerChanged`,
+        having given up every lease held, when Redis is another server run
+        than :attr:`run_id`."""
+        urls = list(dict.fromkeys(urls))
+        ids = [i for url in urls for i in self.held.get(url, ())]
         if ids:
-            with self.server.pipeline() as pipe:
-                pipe.zrem(self.keys.leased, *ids)
-                pipe.hdel(self.keys.lease_data, *ids)
-                pipe.execute()
+            done, run = self._ack(
+                keys=[self.keys.leased, self.keys.lease_data], args=[self.run_id or "", *ids]
+            )
+            if not int(done):
+                run_id = run.decode() if isinstance(run, bytes) else str(run)
+                dropped = len(self)
+                self.held.clear()
+                self.run_id = run_id
+                raise ServerChanged(run_id, dropped)
+        for url in urls:
+            self.held.pop(url, None)
         return len(ids)
 
     def renew(self) -> int:

@@ -16,7 +16,11 @@ pops, atomically:
 So the spacing holds for all workers together, hosts are served round-robin
 by readiness (one huge site cannot starve the others), and a request is
 always queued, leased, or done. Pushes are batched: :meth:`push_many` checks
-a batch against the Bloom dupefilter and queues the new ones in one call.
+a batch against the Bloom dupefilter and queues the new ones in one call,
+counting them per host in ``<prefix>:host_pages``: once a host has
+``BACKLINKBOT_MAX_HOST_PAGES`` requests, its further new URLs are marked
+seen but not queued (the per-host budget, exact and cluster-wide, at no
+memory in the workers).
 """
 
 from __future__ import annotations
@@ -36,19 +40,21 @@ from .serializer import request_to_dict
 if TYPE_CHECKING:
     from scrapy import Request, Spider
 
-__all__ = ["Bits", "Entry", "FrontierQueue"]
+__all__ = ["OVER_BUDGET", "QUEUED", "SEEN", "Bits", "Entry", "FrontierQueue"]
 
-# KEYS: hosts, queued. ARGV[1]: host queue base; then five per request:
-# bloom key ('' = not filtered), its bit offsets (comma-separated), host,
-# score, data. Returns 1 (queued) or 0 (seen before) per request.
+# KEYS: hosts, queued, host_pages. ARGV[1]: host queue base; ARGV[2]: host
+# budget (0 = none); then five per request: bloom key ('' = not filtered),
+# its bit offsets (comma-separated), host, score, data. Returns per request
+# 1 (queued), 0 (seen before) or 2 (new, but its host's budget is spent).
 _PUSH = """
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local budget = tonumber(ARGV[2])
 local out, added = {}, 0
-for i = 2, #ARGV, 5 do
+for i = 3, #ARGV, 5 do
   local bloom = ARGV[i]
-  local new = 1
+  local status = 1
   if bloom ~= '' then
     -- One BITFIELD sets every bit and answers their old values.
     local ops = {}
@@ -58,17 +64,20 @@ for i = 2, #ARGV, 5 do
       ops[#ops + 1] = offset
       ops[#ops + 1] = 1
     end
-    new = 0
+    status = 0
     for _, old in ipairs(redis.call('BITFIELD', bloom, unpack(ops))) do
-      if old == 0 then new = 1 end
+      if old == 0 then status = 1 end
     end
   end
-  if new == 1 then
-    local host = ARGV[i + 2]
+  local host = ARGV[i + 2]
+  if status == 1 and budget > 0 then
+    if redis.call('HINCRBY', KEYS[3], host, 1) > budget then status = 2 end
+  end
+  if status == 1 then
     added = added + redis.call('ZADD', ARGV[1] .. ':' .. host, ARGV[i + 3], ARGV[i + 4])
     redis.call('ZADD', KEYS[1], 'NX', now, host)
   end
-  out[#out + 1] = new
+  out[#out + 1] = status
 end
 if added > 0 then redis.call('INCRBY', KEYS[2], added) end
 return out
@@ -121,6 +130,9 @@ end
 return out
 """
 
+#: What :meth:`FrontierQueue.push_many` did with each request.
+SEEN, QUEUED, OVER_BUDGET = 0, 1, 2
+
 #: A request's Bloom filter bits: (bitmap key, offsets), or None (not filtered).
 Bits = tuple[str, list[int]] | None
 
@@ -157,6 +169,7 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         self.keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
         self.worker = worker_name(settings)
         self.max_pages = settings.getint("BACKLINKBOT_MAX_PAGES")
+        self.max_host_pages = settings.getint("BACKLINKBOT_MAX_HOST_PAGES")
         self.host_delay = settings.getfloat("BACKLINKBOT_HOST_DELAY")
         self.leases = Leases(
             server, self.keys, self.worker, timeout=settings.getfloat("BACKLINKBOT_LEASE_TIMEOUT")
@@ -199,11 +212,13 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
             entries.append(Entry(url, url_host(url).strip("[]"), score, data, b))
         return entries
 
-    def push_many(self, entries: list[Entry]) -> list[bool]:
-        """Queue each entry whose bits were not all set; one round trip."""
+    def push_many(self, entries: list[Entry]) -> list[int]:
+        """Queue each entry whose bits were not all set and whose host is
+        within its budget; one round trip. Returns QUEUED, SEEN or
+        OVER_BUDGET per entry."""
         if not entries:
             return []
-        args: list[Any] = [self.keys.requests]
+        args: list[Any] = [self.keys.requests, self.max_host_pages]
         for entry in entries:
             bits = entry.bits
             if bits is None:
@@ -211,8 +226,8 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
             else:
                 offsets = ",".join(map(str, bits[1]))
                 args += [bits[0], offsets, entry.host, entry.score, entry.data]
-        queued = self._push(keys=[self.keys.hosts, self.keys.queued], args=args)
-        return [bool(flag) for flag in queued]
+        keys = [self.keys.hosts, self.keys.queued, self.keys.host_pages]
+        return [int(status) for status in self._push(keys=keys, args=args)]
 
     def pop(self, timeout: int = 0) -> Request | None:
         taken = self.pop_many(1)

@@ -20,6 +20,16 @@ is stored (``pages_stored``) or a request ends without one, renewed and, for
 the whole cluster, reaped every ``BACKLINKBOT_LEASE_TIMEOUT / 3`` seconds,
 and handed back to the queue when the worker closes. Closing never clears
 the shared queue or dupefilter, whatever ``SCHEDULER_PERSIST`` says.
+
+While Redis cannot be reached, nothing raises and nothing is given up: the
+buffered requests stay buffered (in order), the acknowledgements wait, the
+popped requests are still handed out, :meth:`next_request` answers None and
+:meth:`has_pending_requests` True, so the engine polls again and the spider
+stays open; the failed calls are counted (``backlinkbot/frontier/redis_errors``)
+and retried after a short pause (:class:`.cluster.RedisOutage`). A lease is
+acknowledged only once every request buffered before it is queued: the links
+of a page are in the queue before the lease that vouches for them goes, also
+when a flush fails.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+import redis
 from scrapy import signals
 from scrapy.utils.reactor import CallLaterOnce
 from scrapy_redis.scheduler import Scheduler
@@ -35,7 +46,9 @@ from twisted.internet import task
 
 from backlinkbot.signals import pages_stored
 
-from .leases import request_done
+from .cluster import RedisOutage, fail_fast
+from .leases import ServerChanged, request_done
+from .queue import OVER_BUDGET, QUEUED, SEEN
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -48,6 +61,9 @@ __all__ = ["FrontierScheduler"]
 
 logger = logging.getLogger(__name__)
 
+_ACKED = "backlinkbot/frontier/leases_acked"
+_REQUEUED = "backlinkbot/frontier/leases_requeued"
+
 
 class FrontierScheduler(Scheduler):  # type: ignore[misc]
     queue: FrontierQueue
@@ -57,6 +73,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     def from_crawler(cls, crawler: Crawler) -> FrontierScheduler:
         scheduler: FrontierScheduler = super().from_crawler(crawler)
         settings = crawler.settings
+        fail_fast(scheduler.server)
         scheduler.batch_size = max(1, settings.getint("BACKLINKBOT_FRONTIER_BATCH"))
         scheduler.lease_timeout = settings.getfloat("BACKLINKBOT_LEASE_TIMEOUT")
         scheduler.crawler = crawler
@@ -66,6 +83,10 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         scheduler.pop_batch = max(1, settings.getint("BACKLINKBOT_POP_BATCH"))
         scheduler.concurrency = settings.getint("CONCURRENT_REQUESTS")
         scheduler.requeued = []
+        scheduler.unacked = []
+        scheduler.requeue_acks = []
+        scheduler.queued = 0
+        scheduler.outage = RedisOutage(crawler.stats, logger)
         scheduler.flush_call = CallLaterOnce(scheduler.flush)
         scheduler.maintenance = None
         scheduler.persist = True
@@ -83,6 +104,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     crawler: Crawler
     batch_size: int
     lease_timeout: float
+    #: Requests not yet checked and queued, oldest first.
     pending: list[Entry]
     #: Leased requests popped in one batch, handed to the engine one by one.
     ready: deque[Request]
@@ -91,7 +113,14 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     concurrency: int
     #: URLs whose lease this worker gives up once their retry is queued.
     requeued: list[str]
-    flush_call: CallLaterOnce[None]
+    #: URLs whose retry is queued: their old lease is to be acknowledged.
+    requeue_acks: list[str]
+    #: URLs done, whose leases are still to be acknowledged (Redis away).
+    unacked: list[str]
+    #: Requests waiting in the shared queue, when last read.
+    queued: int
+    outage: RedisOutage
+    flush_call: CallLaterOnce[bool]
     maintenance: task.LoopingCall | None
 
     def open(self, spider: Spider) -> None:
@@ -101,14 +130,35 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
             self.downloader = self.crawler.engine.downloader
         except RuntimeError:  # opened outside a running crawl (tools, tests)
             self.downloader = None
+        self._learn_server()
         self.maintenance = task.LoopingCall(self._maintain)
         self.maintenance.start(max(0.5, self.lease_timeout / 3), now=False)
 
     def close(self, reason: str) -> None:
         if self.maintenance is not None and self.maintenance.running:
             self.maintenance.stop()
-        self.flush()
-        released = self.queue.leases.release()
+        # Queue what is buffered, acknowledge what is done, hand the rest
+        # back. Whatever Redis does not take now stays leased there: those
+        # leases expire and their pages are fetched again.
+        self.outage.retry_now()
+        self._acknowledge()
+        if self.pending:
+            logger.warning(
+                "Closing with %d discovered requests not queued (Redis unreachable): the"
+                " pages they were found on were not acknowledged and will be fetched again",
+                len(self.pending),
+            )
+        held = len(self.queue.leases)
+        try:
+            released = self.queue.leases.release()
+        except redis.RedisError as exc:
+            self.outage.failed("returning unfinished requests", exc)
+            logger.warning(
+                "Could not return %d unfinished requests to the frontier; they return"
+                " when their leases expire",
+                held,
+            )
+            return
         if released:
             logger.info("Returned %d unfinished requests to the frontier", released)
             self._inc("backlinkbot/frontier/leases_released", released)
@@ -143,30 +193,62 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         else:
             self.flush_call.schedule()
 
-    def flush(self) -> None:
-        """Check and queue the buffered requests in one round trip."""
-        if not self.pending:
-            return
-        batch, self.pending = self.pending, []
-        queued = self.queue.push_many(batch)
-        added = sum(queued)
-        self._inc("scheduler/enqueued/redis", added)
-        self._inc("backlinkbot/frontier/push_batches", 1)
-        self.df.filtered(*(e.url for e, new in zip(batch, queued, strict=True) if not new))
+    def flush(self) -> bool:
+        """Check and queue the buffered requests, ``BACKLINKBOT_FRONTIER_BATCH``
+        per round trip. True when none is left; False when Redis cannot be
+        reached: the rest stay buffered, in order, for the next try."""
+        if not self.pending and not self.requeued and not self.requeue_acks:
+            return True
+        if self.outage.waiting():
+            return not self.pending
+        while self.pending:
+            batch = self.pending[: self.batch_size]
+            try:
+                statuses = self.queue.push_many(batch)
+            except redis.RedisError as exc:
+                self.outage.failed("queueing discovered requests", exc)
+                return False
+            # Only now out of the buffer: a batch that failed is tried again.
+            del self.pending[: len(batch)]
+            self.outage.succeeded()
+            self._inc("scheduler/enqueued/redis", statuses.count(QUEUED))
+            self._inc("backlinkbot/frontier/push_batches", 1)
+            seen = (e.url for e, status in zip(batch, statuses, strict=True) if status == SEEN)
+            self.df.filtered(*seen)
+            # New URLs of hosts whose page budget is spent: traps, not queued.
+            self._inc("backlinkbot/traps/host_budget", statuses.count(OVER_BUDGET))
         if self.requeued:
-            urls, self.requeued = self.requeued, []
-            self._inc("backlinkbot/frontier/leases_requeued", self.queue.leases.ack(urls))
+            # Every retry copy is queued: the leases they replace can go.
+            self.requeue_acks.extend(self.requeued)
+            self.requeued.clear()
+        if self.requeue_acks:
+            self._send_acks(self.requeue_acks, _REQUEUED)
+        return True
 
     # -- dequeue: leased -----------------------------------------------------
 
     def next_request(self) -> Request | None:
-        if not self.ready:
-            self.flush()
-            taken = self.queue.pop_many(self._free_slots())
-            if not taken:
+        if self.ready:
+            return self.ready.popleft()
+        if self.outage.waiting() or not self.flush():
+            return None
+        if self.unacked:
+            self._acknowledge()
+            if self.outage.waiting():
                 return None
-            self._inc("scheduler/dequeued/redis", len(taken))
-            self.ready.extend(taken)
+        # Leases are only taken once the server run they are taken on is known.
+        if self.queue.leases.run_id is None and not self._learn_server():
+            return None
+        try:
+            taken = self.queue.pop_many(self._free_slots())
+        except redis.RedisError as exc:
+            self.outage.failed("taking requests", exc)
+            return None
+        self.outage.succeeded()
+        if not taken:
+            return None
+        self._inc("scheduler/dequeued/redis", len(taken))
+        self.ready.extend(taken)
         return self.ready.popleft()
 
     def _free_slots(self) -> int:
@@ -178,18 +260,92 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         return max(1, min(self.pop_batch, self.concurrency - len(self.downloader.active)))
 
     def has_pending_requests(self) -> bool:
-        return bool(self.pending) or bool(self.ready) or len(self.queue) > 0
+        # While Redis cannot be reached, work may be waiting there: the
+        # engine must keep polling, not take the spider for idle.
+        if self.pending or self.ready or self.outage.waiting():
+            return True
+        return self._read_queued(default=1) > 0
 
     def __len__(self) -> int:
-        return len(self.pending) + len(self.ready) + len(self.queue)
+        queued = self.queued if self.outage.waiting() else self._read_queued(self.queued)
+        return len(self.pending) + len(self.ready) + queued
+
+    def _read_queued(self, default: int) -> int:
+        try:
+            self.queued = len(self.queue)
+        except redis.RedisError as exc:
+            self.outage.failed("reading the queue length", exc)
+            return default
+        self.outage.succeeded()
+        return self.queued
 
     # -- acknowledgements ----------------------------------------------------
 
     def ack(self, urls: list[str]) -> None:
         # The links found on these pages were scheduled before their pages
         # were stored: queue them before the leases that vouch for them go.
-        self.flush()
-        self._inc("backlinkbot/frontier/leases_acked", self.queue.leases.ack(urls))
+        # While they cannot be, the acknowledgements wait (and the leases
+        # are renewed meanwhile).
+        self.unacked.extend(urls)
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        """Queue the buffered requests, then send the acknowledgements due."""
+        if self.outage.waiting() or not self.flush():
+            return
+        if self.unacked and not self.outage.waiting():
+            self._send_acks(self.unacked, _ACKED)
+
+    def _send_acks(self, urls: list[str], stat: str) -> bool:
+        """Acknowledge the leases of ``urls``, which leave the list once done."""
+        batch = list(urls)
+        try:
+            acked = self.queue.leases.ack(batch)
+        except ServerChanged as exc:
+            self._server_changed(exc)
+            return False
+        except redis.RedisError as exc:
+            self.outage.failed("acknowledging finished requests", exc)
+            return False
+        del urls[: len(batch)]
+        self.outage.succeeded()
+        self._inc(stat, acked)
+        return True
+
+    def _server_changed(self, exc: ServerChanged) -> None:
+        # Redis restarted (or failed over) since these leases were taken, and
+        # may have lost writes made before: links queued for pages whose
+        # leases survived. Acknowledging those leases could lose the links;
+        # left to expire, the pages are fetched again and the links found again.
+        logger.warning(
+            "Redis is a new server run (%s): it may have lost the last writes before"
+            " it went away, so the %d leases this worker held are not acknowledged;"
+            " their pages are fetched again once the leases expire",
+            exc.run_id, exc.dropped,
+        )  # fmt: skip
+        self._inc("backlinkbot/frontier/leases_abandoned", exc.dropped)
+        self.unacked.clear()
+        self.requeue_acks.clear()
+        self.requeued.clear()
+
+    def _learn_server(self) -> bool:
+        try:
+            self.queue.leases.learn_server()
+        except redis.ResponseError as exc:
+            # INFO refused (an ACL, a renamed command): acknowledgements are
+            # not checked against restarts, rather than never sent.
+            logger.warning(
+                "Redis refuses INFO (%s): leases are acknowledged without checking"
+                " that Redis was not restarted since they were taken",
+                exc,
+            )
+            self.queue.leases.run_id = ""
+            return True
+        except redis.RedisError as exc:
+            self.outage.failed("identifying the Redis server", exc)
+            return False
+        self.outage.succeeded()
+        return True
 
     def _pages_stored(self, urls: list[str]) -> None:
         self.ack(urls)
@@ -207,13 +363,24 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         self.ack([request.url])
 
     def _maintain(self) -> None:
-        try:
-            self.flush()
-            self.queue.leases.renew()
-            reaped = self.queue.leases.reap()
-        except Exception as exc:  # a Redis hiccup must not stop the crawl
-            logger.warning("Frontier maintenance failed: %s", exc)
+        if self.outage.waiting():
             return
+        leases = self.queue.leases
+        try:
+            if leases.run_id is None and not self._learn_server():
+                return
+            self._acknowledge()
+            if self.outage.waiting():
+                return
+            leases.renew()
+            reaped = leases.reap()
+        except redis.RedisError as exc:
+            self.outage.failed("renewing and reaping leases", exc)
+            return
+        except Exception:  # a bug must not stop the maintenance loop
+            logger.exception("Frontier maintenance failed")
+            return
+        self.outage.succeeded()
         if reaped:
             logger.info("Requeued %d requests of expired leases", reaped)
             self._inc("backlinkbot/frontier/leases_reaped", reaped)

@@ -3,8 +3,9 @@
 The ``backlinks`` spider checks the links it follows itself, before they are
 queued as a batch; this middleware applies the same checks, with the same
 settings and counters, to the requests of any other spider run on the
-frontier. A redirect response (3xx) passes its hop count plus one on to the
-requests it yields; any other response starts a new chain.
+frontier (the per-host budget is the frontier queue's). A redirect response
+(3xx) passes its hop count plus one on to the requests it yields; any other
+response starts a new chain.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request, signals
+from scrapy import Request
 
 from backlinkbot.traps import HOPS_KEY, TrapGuard, repeated_path
 
@@ -32,16 +33,7 @@ class TrapGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TrapGuardMiddleware:
-        mw = cls(TrapGuard.from_crawler(crawler))
-        crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
-        return mw
-
-    def spider_opened(self) -> None:
-        self.guard.open()
-
-    def spider_closed(self) -> None:
-        self.guard.close()
+        return cls(TrapGuard.from_crawler(crawler))
 
     def _filter(self, response: Response | None, requests: list[Request]) -> Iterator[Request]:
         redirected = response is not None and response.status in REDIRECT_STATUSES

@@ -17,8 +17,14 @@ Every fetched URL gives one :class:`~backlinkbot.items.PageItem`:
 Internal and external links are followed alike (a backlink crawler discovers
 sites by following links out of them), shallow pages first. The links a page
 leads to are checked for traps (:mod:`backlinkbot.traps`) and handed to the
-frontier scheduler as one batch (:meth:`FrontierScheduler.enqueue_links`);
-with any other scheduler they are yielded as requests, the Scrapy way.
+frontier scheduler as one batch (:meth:`FrontierScheduler.enqueue_links`),
+before the page item goes to the pipelines (so they are queued before the
+page's lease is acknowledged); with any other scheduler they are yielded as
+requests, the Scrapy way.
+
+While Redis cannot be reached the worker stays open: reading seeds and
+checking whether the crawl is finished fail softly (``spider_idle`` raises
+``DontCloseSpider``), counted under ``backlinkbot/frontier/redis_errors``.
 """
 
 from __future__ import annotations
@@ -29,12 +35,13 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import redis
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 
-from backlinkbot.frontier.cluster import Cluster
+from backlinkbot.frontier.cluster import Cluster, RedisOutage, fail_fast
 from backlinkbot.frontier.keys import CrawlKeys, worker_name
 from backlinkbot.frontier.leases import request_done
 from backlinkbot.frontier.scheduler import FrontierScheduler
@@ -74,6 +81,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
 
     cluster: Cluster
     traps: TrapGuard
+    outage: RedisOutage
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BacklinksSpider:
@@ -91,6 +99,10 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
         self.redis_key = keys.start_urls
         super().setup_redis(crawler)
+        # Seeds are read with LRANGE + LTRIM: sent twice by redis-py's own
+        # retry after a lost answer, the first batch would be lost.
+        fail_fast(self.server)
+        self.outage = RedisOutage(crawler.stats, logger)
         self.follow_links = settings.getbool("BACKLINKBOT_FOLLOW_LINKS")
         self.close_when_done = settings.getbool("BACKLINKBOT_CLOSE_WHEN_DONE")
         self.cluster = Cluster(
@@ -107,7 +119,12 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         # scrapy-redis only defines start_requests(), which Scrapy 2.16+ no
         # longer calls; without this the first seeds wait for an idle signal.
         while True:
-            batch = list(self.next_requests())
+            try:
+                batch = list(self.next_requests())
+            except redis.RedisError as exc:
+                # The seeds stay in Redis: they are read when the worker idles.
+                self.outage.failed("reading seeds", exc)
+                return
             if not batch:
                 return
             for request in batch:
@@ -135,10 +152,20 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         return request.replace(dont_filter=True) if recrawl else request
 
     def spider_idle(self) -> None:
-        if self.count_size(self.redis_key) > 0:
-            self.schedule_next_requests()
+        # Without an answer from Redis the crawl is not known to be finished:
+        # the worker stays open and looks again at the next idle signal.
+        if self.outage.waiting():
             raise DontCloseSpider
-        if self.cluster.idle() and self.close_when_done:
+        try:
+            if self.count_size(self.redis_key) > 0:
+                self.schedule_next_requests()
+                raise DontCloseSpider
+            finished = self.cluster.idle()
+        except redis.RedisError as exc:
+            self.outage.failed("checking whether the crawl is finished", exc)
+            raise DontCloseSpider from exc
+        self.outage.succeeded()
+        if finished and self.close_when_done:
             logger.info("Frontier empty and no worker busy: the crawl is finished")
             return
         raise DontCloseSpider
@@ -147,11 +174,9 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         self.setup_redis(self.crawler)
         self.cluster.heartbeat()
         self.traps = TrapGuard.from_crawler(self.crawler)
-        self.traps.open()
 
     def _on_closed(self, spider: Any, reason: str) -> None:
         self.cluster.leave()
-        self.traps.close()
 
     # -- fetching ------------------------------------------------------------
 
@@ -203,9 +228,13 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
                     link.nofollow = True
             stats.inc_value("backlinkbot/pages/html")
         stats.inc_value("backlinkbot/pages/fetched")
-        yield page
+        # The links go to the frontier before the page goes down the item
+        # pipeline: the page's lease is acknowledged once the page is stored
+        # (or scraped, with BACKLINKBOT_LEASE_ACK=scraped, before the engine
+        # resumes this generator), and only once its links are queued.
         if self.follow_links:
             yield from self._follow(page, response, depth + 1)
+        yield page
 
     @staticmethod
     def _is_html(response: Response) -> bool:

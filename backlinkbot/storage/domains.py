@@ -37,6 +37,8 @@ __all__ = ["count_domains", "recount_all", "recount_domains", "subnet"]
 
 #: The windows of the new/lost counts, in days.
 WINDOWS = (7, 30)
+#: Domains recounted per read of their links.
+RECOUNT_CHUNK = 50
 _PROJECTION = {
     "_id": 0, "dst_domain": 1, "src_domain": 1, "src_host": 1, "src_ip": 1,
     "nofollow": 1, "first_seen": 1, "lost_at": 1,
@@ -145,13 +147,19 @@ def recount_domains(
     With ``max_links``, domains last counted with more live backlinks than
     that are left to :func:`recount_all`."""
     now = now or datetime.now(UTC)
-    wanted = set(domains)
-    if max_links and wanted:
-        big = db[DOMAINS].find(
-            {"_id": {"$in": sorted(wanted)}, "backlinks": {"$gt": max_links}}, {"_id": 1}
-        )
-        wanted -= {d["_id"] for d in big}
-    return _store(db, count_domains(db, wanted, now=now), now)
+    wanted = sorted(set(domains))
+    written = 0
+    # A few domains per read: the worker holds the distinct referrers of one
+    # chunk at a time, however many domains a broad crawl touches.
+    for start in range(0, len(wanted), RECOUNT_CHUNK):
+        chunk = set(wanted[start : start + RECOUNT_CHUNK])
+        if max_links:
+            big = db[DOMAINS].find(
+                {"_id": {"$in": sorted(chunk)}, "backlinks": {"$gt": max_links}}, {"_id": 1}
+            )
+            chunk -= {d["_id"] for d in big}
+        written += _store(db, count_domains(db, chunk, now=now), now)
+    return written
 
 
 def _live_by_domain(db: Database[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
