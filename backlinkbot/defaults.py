@@ -143,7 +143,8 @@ BACKLINKBOT_ROBOTS_RETRY_SECONDS = 600
 BACKLINKBOT_MAX_URL_LENGTH = 2048
 #: Deepest link (hops from a seed) scheduled for fetching; 0 = no limit.
 BACKLINKBOT_MAX_DEPTH = 100
-#: Requests scheduled per host in one crawl, cluster-wide; 0 = no limit.
+#: Requests queued per host in one crawl, cluster-wide (kept exactly by the
+#: frontier queue); 0 = no limit.
 BACKLINKBOT_MAX_HOST_PAGES = 100_000
 #: A path whose run of one to three segments repeats this many times in a row
 #: (``/a/b/a/b/a/b``) is a crawler trap; 0 = no check.

@@ -38,7 +38,7 @@ __all__ = ["count_domains", "recount_all", "recount_domains", "subnet"]
 #: The windows of the new/lost counts, in days.
 WINDOWS = (7, 30)
 #: Domains recounted per read of their links.
-RECOUNT_CHUNK = 50
+RECOUNT_CHUNK = 500
 _PROJECTION = {
     "_id": 0, "dst_domain": 1, "src_domain": 1, "src_host": 1, "src_ip": 1,
     "nofollow": 1, "first_seen": 1, "lost_at": 1,
