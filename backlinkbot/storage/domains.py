@@ -72,23 +72,43 @@ def _empty() -> dict[str, Any]:
 def count_domains(
     db: Database[dict[str, Any]], domains: Iterable[str], *, now: datetime | None = None
 ) -> dict[str, dict[str, int]]:
+    """The counts of ``domains``. Their live links are read sorted by domain,
+    so only one domain's distinct referrers are held at a time."""
     now = now or datetime.now(UTC)
     since = {days: now - timedelta(days=days) for days in WINDOWS}
     wanted = sorted(set(domains))
-    counts: dict[str, dict[str, Any]] = {d: _empty() for d in wanted}
-    live = db[LINKS].find({"dst_domain": {"$in": wanted}, "lost_at": None}, _PROJECTION)
-    recently_lost = db[LINKS].find(
-        {"dst_domain": {"$in": wanted}, "lost_at": {"$gte": since[30]}}, _PROJECTION
-    )
-    for doc in live:
-        _add_live(counts[doc["dst_domain"]], doc, since)
-    for doc in recently_lost:
-        row = counts[doc["dst_domain"]]
-        _count_new(row, doc, since)
+    lost = _recent_losses(db, since, {"dst_domain": {"$in": wanted}})
+    counts = {d: _finish(_empty()) for d in wanted}
+    for domain, docs in _live_by_domain(db, {"dst_domain": {"$in": wanted}}):
+        counts[domain] = _count_live(docs, since)
+    for domain, extra in lost.items():
+        for key, value in extra.items():
+            counts[domain][key] += value
+    return counts
+
+
+def _recent_losses(
+    db: Database[dict[str, Any]], since: dict[int, datetime], query: dict[str, Any]
+) -> dict[str, dict[str, int]]:
+    """Per target domain, the new/lost counts of its links lost in the last
+    30 days (new too: a link found and lost in a window is new in it)."""
+    lost: dict[str, dict[str, int]] = {}
+    cursor = db[LINKS].find({**query, "lost_at": {"$gte": since[30]}}, _PROJECTION)
+    for doc in cursor.batch_size(5000):
+        recent = lost.setdefault(doc["dst_domain"], {"new_7d": 0, "new_30d": 0, "lost_7d": 0,
+                                                  "lost_30d": 0})  # fmt: skip
+        _count_new(recent, doc, since)
         for days, start in since.items():
             if doc["lost_at"] >= start:
-                row[f"lost_{days}d"] += 1
-    return {d: _finish(row) for d, row in counts.items()}
+                recent[f"lost_{days}d"] += 1
+    return lost
+
+
+def _count_live(docs: list[dict[str, Any]], since: dict[int, datetime]) -> dict[str, int]:
+    row = _empty()
+    for doc in docs:
+        _add_live(row, doc, since)
+    return _finish(row)
 
 
 def _add_live(row: dict[str, Any], doc: dict[str, Any], since: dict[int, datetime]) -> None:
@@ -149,8 +169,8 @@ def recount_domains(
     now = now or datetime.now(UTC)
     wanted = sorted(set(domains))
     written = 0
-    # A few domains per read: the worker holds the distinct referrers of one
-    # chunk at a time, however many domains a broad crawl touches.
+    # A bounded number of domains per read (count_domains holds the distinct
+    # referrers of one domain at a time).
     for start in range(0, len(wanted), RECOUNT_CHUNK):
         chunk = set(wanted[start : start + RECOUNT_CHUNK])
         if max_links:
@@ -162,10 +182,13 @@ def recount_domains(
     return written
 
 
-def _live_by_domain(db: Database[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def _live_by_domain(
+    db: Database[dict[str, Any]], query: dict[str, Any] | None = None
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The live links (matching ``query``), one target domain at a time."""
     cursor = (
         db[LINKS]
-        .find({"lost_at": None}, _PROJECTION)
+        .find({**(query or {}), "lost_at": None}, _PROJECTION)
         .sort([("dst_domain", 1), ("lost_at", 1), ("src_domain", 1)])
         .batch_size(5000)
     )
@@ -188,31 +211,22 @@ def recount_all(
     domain documents were written."""
     now = now or datetime.now(UTC)
     since = {days: now - timedelta(days=days) for days in WINDOWS}
-    lost: dict[str, dict[str, int]] = {}
-    for doc in db[LINKS].find({"lost_at": {"$gte": since[30]}}, _PROJECTION).batch_size(5000):
-        recent = lost.setdefault(doc["dst_domain"], {"new_7d": 0, "new_30d": 0, "lost_7d": 0,
-                                                  "lost_30d": 0})  # fmt: skip
-        _count_new(recent, doc, since)
-        for days, start in since.items():
-            if doc["lost_at"] >= start:
-                recent[f"lost_{days}d"] += 1
+    lost = _recent_losses(db, since, {})
     written = 0
     pending: dict[str, dict[str, int]] = {}
     for domain, docs in _live_by_domain(db):
-        row = _empty()
-        for doc in docs:
-            _add_live(row, doc, since)
+        counts = _count_live(docs, since)
         for key, value in lost.pop(domain, {}).items():
-            row[key] += value
-        pending[domain] = _finish(row)
+            counts[key] += value
+        pending[domain] = counts
         if len(pending) >= chunk:
             written += _store(db, pending, now)
             pending = {}
     for domain, extra in lost.items():  # domains whose every recent link is lost
-        row = _empty()
+        counts = _finish(_empty())
         for key, value in extra.items():
-            row[key] += value
-        pending[domain] = _finish(row)
+            counts[key] += value
+        pending[domain] = counts
     return written + _store(db, pending, now)
 
 
