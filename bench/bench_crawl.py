@@ -3,7 +3,9 @@
 All three crawl the same static web (``bench/staticweb.py``: HOSTS hosts of
 PAGES pages, 20-50 KB each) served by nginx, through it as ``http_proxy``,
 with the same concurrency (32 requests, 4 per host), in one run, against one
-embedded Redis and one MongoDB-wire server:
+embedded Redis and one MongoDB-wire server (or the MongoDB that
+``MONGODB_URI`` names; the databases ``textbook``, ``ours1`` and ``ours2`` are
+dropped first):
 
 - plain Scrapy: default scheduler, LinkExtractor, follows every link, stores
   nothing (``bench/peers/plain_scrapy.py``);
@@ -32,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pymongo
 import redis
 
 HERE = Path(__file__).resolve().parent
@@ -82,8 +85,13 @@ def main() -> None:
         tmp.chmod(0o755)  # nginx's workers read the web as an unprivileged user
         seeds = generate(tmp / "web", hosts=args.hosts, pages_per_host=args.pages)
         redis_server = EmbeddedRedis(tmp / "redis", appendonly=False)
-        mongo_server = EmbeddedMongo(tmp / "mongo")
-        redis_url, mongo_uri = redis_server.start(), mongo_server.start()
+        # A real MongoDB when MONGODB_URI names one; else the embedded stand-in.
+        mongo_server = None if os.environ.get("MONGODB_URI") else EmbeddedMongo(tmp / "mongo")
+        redis_url = redis_server.start()
+        mongo_uri = mongo_server.start() if mongo_server else os.environ["MONGODB_URI"]
+        with pymongo.MongoClient(mongo_uri) as mongo:
+            for name in ("textbook", "ours1", "ours2"):
+                mongo.drop_database(name)
         client = redis.Redis.from_url(redis_url)
         try:
             with Nginx(tmp / "web", tmp / "nginx") as nginx:
@@ -127,7 +135,8 @@ def main() -> None:
         finally:
             client.close()
             redis_server.stop()
-            mongo_server.stop()
+            if mongo_server is not None:
+                mongo_server.stop()
     rate = {name: r / w for name, (r, w) in results.items()}
     one = rate.get("backlinkbot, 1 worker(s)")
     if one:
