@@ -37,16 +37,26 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from scrapy.statscollectors import StatsCollector
 
-__all__ = ["HOPS_KEY", "TrapGuard", "repeated_path"]
+__all__ = ["HOPS_KEY", "REDIRECT_STATUSES", "TrapGuard", "redirect_hops", "repeated_path"]
 
 logger = logging.getLogger(__name__)
 
 #: ``request.meta`` key: redirects followed to reach this request.
 HOPS_KEY = "redirect_hops"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Bound on the per-worker memory of the query-variant check.
 _MAX_TRACKED_PATHS = 100_000
+
+
+def redirect_hops(response: Response) -> int:
+    """Redirects in a row behind the links of ``response``: one more than
+    its own request's for a redirect, else 0 (a new chain starts)."""
+    if response.status in REDIRECT_STATUSES:
+        return int(response.meta.get(HOPS_KEY, 0)) + 1
+    return 0
 
 
 def repeated_path(path: str, repeats: int, *, longest_run: int = 3) -> bool:

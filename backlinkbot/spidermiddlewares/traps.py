@@ -15,15 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 
-from backlinkbot.traps import HOPS_KEY, TrapGuard, repeated_path
+from backlinkbot.traps import HOPS_KEY, TrapGuard, redirect_hops, repeated_path
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
 __all__ = ["HOPS_KEY", "TrapGuardMiddleware", "repeated_path"]
-
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class TrapGuardMiddleware:
@@ -36,8 +34,7 @@ class TrapGuardMiddleware:
         return cls(TrapGuard.from_crawler(crawler))
 
     def _filter(self, response: Response | None, requests: list[Request]) -> Iterator[Request]:
-        redirected = response is not None and response.status in REDIRECT_STATUSES
-        hops = int(response.meta.get(HOPS_KEY, 0)) + 1 if redirected and response else 0
+        hops = redirect_hops(response) if response is not None else 0
         for request in requests:
             if hops:
                 request.meta[HOPS_KEY] = hops

@@ -48,7 +48,7 @@ from backlinkbot.frontier.scheduler import FrontierScheduler
 from backlinkbot.items import PageItem, RawLink
 from backlinkbot.linkextraction import extract_links
 from backlinkbot.robotstags import parse_x_robots_tag
-from backlinkbot.traps import HOPS_KEY, TrapGuard
+from backlinkbot.traps import HOPS_KEY, REDIRECT_STATUSES, TrapGuard, redirect_hops
 from backlinkbot.urlnorm import InvalidURL, normalize_url_cached
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ __all__ = ["BacklinksSpider"]
 
 logger = logging.getLogger(__name__)
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 #: Link kinds that lead to another page worth fetching.
 FOLLOWED_KINDS = frozenset({"a", "area", "canonical", "meta_refresh", "redirect"})
@@ -266,9 +265,8 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
             for url in urls:
                 yield prototype.replace(url=url)
             return
-        hops = 0
-        if response.status in REDIRECT_STATUSES:
-            hops = int(response.meta.get(HOPS_KEY, 0)) + 1
+        hops = redirect_hops(response)
+        if hops:
             prototype.meta[HOPS_KEY] = hops
         kept = self.traps.keep(urls, depth=depth, hops=hops)
         scheduler.enqueue_links(prototype, [urls[i] for i in kept])
