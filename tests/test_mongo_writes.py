@@ -1,0 +1,56 @@
+"""Write semantics the sink relies on, checked against the session's MongoDB
+(the embedded nx-27017 launcher, whose write commands each run in one SQLite
+transaction, or the real server that ``MONGODB_URI`` names): a batch that
+meets a duplicate key reports it in ``writeErrors``, keeps the documents
+before it, and (unordered) writes the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymongo
+import pytest
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
+
+
+def _ids(collection: Any) -> list[int]:
+    return sorted(doc["_id"] for doc in collection.find({}, {"_id": 1}))
+
+
+def test_ordered_insert_stops_at_duplicate_and_keeps_earlier(mongo_db: Any) -> None:
+    coll = mongo_db["writes"]
+    coll.insert_one({"_id": 3})
+    with pytest.raises(BulkWriteError) as caught:
+        coll.insert_many([{"_id": i} for i in range(1, 6)], ordered=True)
+    errors = caught.value.details["writeErrors"]
+    assert [e["index"] for e in errors] == [2]
+    assert errors[0]["code"] == 11000
+    assert _ids(coll) == [1, 2, 3]
+
+
+def test_unordered_insert_reports_duplicate_and_writes_the_rest(mongo_db: Any) -> None:
+    coll = mongo_db["writes"]
+    coll.insert_one({"_id": 3})
+    with pytest.raises(BulkWriteError) as caught:
+        coll.insert_many([{"_id": i} for i in range(1, 6)], ordered=False)
+    assert [e["index"] for e in caught.value.details["writeErrors"]] == [2]
+    assert caught.value.details["nInserted"] == 4
+    assert _ids(coll) == [1, 2, 3, 4, 5]
+
+
+def test_mixed_bulk_write_is_applied_and_visible_at_once(mongo_db: Any, mongo_uri: str) -> None:
+    coll = mongo_db["writes"]
+    requests = [
+        InsertOne({"_id": 1, "n": 0}),
+        UpdateOne({"_id": 1}, {"$inc": {"n": 1}}),
+        UpdateOne({"_id": 2}, {"$set": {"n": 5}}, upsert=True),
+    ]
+    result = coll.bulk_write(requests, ordered=True)
+    assert (result.inserted_count, result.modified_count, result.upserted_count) == (1, 1, 1)
+    # Committed when the command returns: another client sees it.
+    with pymongo.MongoClient(mongo_uri) as other:
+        seen = other[mongo_db.name]["writes"].find()
+        assert {d["_id"]: d["n"] for d in seen} == {1: 1, 2: 5}
+    coll.delete_many({"n": {"$gt": 0}})
+    assert coll.count_documents({}) == 0
