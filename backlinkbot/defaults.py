@@ -15,6 +15,7 @@ __all__ = [
     "BACKLINKBOT_DOMAIN_RECOUNT_SECONDS",
     "BACKLINKBOT_DUPEFILTER_CAPACITY",
     "BACKLINKBOT_DUPEFILTER_ERROR_RATE",
+    "BACKLINKBOT_DUPEFILTER_RECENT_URLS",
     "BACKLINKBOT_EMBEDDED",
     "BACKLINKBOT_FOLLOW_LINKS",
     "BACKLINKBOT_FRONTIER_BATCH",
@@ -175,6 +176,9 @@ BACKLINKBOT_DUPEFILTER_CAPACITY = 10_000_000
 #: ... and its false-positive rate at that size (a false positive is a URL
 #: that is not crawled).
 BACKLINKBOT_DUPEFILTER_ERROR_RATE = 0.001
+#: URLs a worker remembers having handed to that filter lately (in each of two
+#: generations, by hash): met again, they cost no Redis work. 0 = off.
+BACKLINKBOT_DUPEFILTER_RECENT_URLS = 50_000
 
 # -- Operations (docs/DEPLOYMENT.md) ------------------------------------------
 #: Serve Prometheus metrics on this port (0 = off); with several workers on one

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+import redis
 from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 from scrapy.utils.test import get_crawler
@@ -18,6 +19,7 @@ from backlinkbot.frontier.dupefilter import URLDupeFilter
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.leases import Leases
 from backlinkbot.frontier.queue import OVER_BUDGET, QUEUED, SEEN, FrontierQueue
+from backlinkbot.frontier.recent import RecentURLs
 from backlinkbot.frontier.scheduler import FrontierScheduler
 from backlinkbot.signals import pages_stored
 from backlinkbot.urlnorm import normalize_url
@@ -316,16 +318,22 @@ def test_queue_respects_cluster_page_budget_and_pause(
     assert q.budget_exhausted()
 
 
+@pytest.mark.parametrize("recent", [0, 50_000])
 def test_scheduler_batches_links_and_acks_stored_pages(
-    redis_url: str, redis_prefix: str, redis_client: Any
+    redis_url: str, redis_prefix: str, redis_client: Any, recent: int
 ) -> None:
-    spider = make_spider(redis_url, redis_prefix)
+    spider = make_spider(redis_url, redis_prefix, BACKLINKBOT_DUPEFILTER_RECENT_URLS=recent)
     crawler = spider.crawler
     scheduler = FrontierScheduler.from_crawler(crawler)
     scheduler.open(spider)
     try:
-        for i in range(60):
-            assert scheduler.enqueue_request(Request(f"http://h{i % 40 % 7}.com/{i % 40}"))
+        taken = [
+            scheduler.enqueue_request(Request(f"http://h{i % 40 % 7}.com/{i % 40}"))
+            for i in range(60)
+        ]
+        # Remembered, the 20 repeats are answered without Redis; else Redis
+        # filters them in the same batch.
+        assert taken == [True] * 40 + [not recent] * 20
         assert scheduler.has_pending_requests()
         request = scheduler.next_request()
         assert request is not None
@@ -333,6 +341,7 @@ def test_scheduler_batches_links_and_acks_stored_pages(
         assert stats.get_value("backlinkbot/frontier/push_batches") == 1
         assert stats.get_value("scheduler/enqueued/redis") == 40
         assert stats.get_value("dupefilter/filtered") == 20
+        assert stats.get_value("backlinkbot/frontier/seen_recently", 0) == (20 if recent else 0)
         crawler.signals.send_catch_log(pages_stored, urls=[request.url])
         assert redis_client.zcard(f"{redis_prefix}:leased") == 0
         held = scheduler.next_request()
@@ -343,6 +352,56 @@ def test_scheduler_batches_links_and_acks_stored_pages(
     assert redis_client.zcard(f"{redis_prefix}:leased") == 0
     assert int(redis_client.get(f"{redis_prefix}:queued")) == 39
     assert held is not None
+
+
+def test_recent_urls_are_bounded_and_answer_repeats() -> None:
+    recent = RecentURLs(3)
+    assert recent.split(["a", "b", "a"]) == (["a", "b"], ["a"])
+    assert recent.split(["b", "c", "d"]) == (["c", "d"], ["b"])
+    # Two generations of at most 3: "a" and "b" (the oldest) are forgotten.
+    recent.split(["e", "f", "g"])
+    assert len(recent) <= 6
+    assert recent.split(["a", "g"]) == (["a"], ["g"])
+    recent.clear()
+    assert len(recent) == 0 and recent.split(["g"]) == (["g"], [])
+    assert RecentURLs(0).split(["a", "a"]) == (["a", "a"], [])
+    with pytest.raises(ValueError):
+        RecentURLs(-1)
+
+
+def test_links_seen_lately_skip_redis_until_redis_may_have_lost_writes(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    spider = make_spider(redis_url, redis_prefix)
+    stats = spider.crawler.stats
+    scheduler = FrontierScheduler.from_crawler(spider.crawler)
+    scheduler.open(spider)
+    prototype = Request("http://a.com/", callback=spider.parse)
+    try:
+        scheduler.enqueue_links(prototype, ["http://a.com/1", "http://a.com/2"])
+        assert scheduler.flush()
+        assert stats.get_value("backlinkbot/frontier/push_batches") == 1
+        scheduler.enqueue_links(prototype, ["http://a.com/2", "http://a.com/1"])
+        assert scheduler.flush() and not scheduler.pending
+        # Answered here: no second trip, and counted as filtered.
+        assert stats.get_value("backlinkbot/frontier/push_batches") == 1
+        assert stats.get_value("dupefilter/filtered") == 2
+        # Redis lost its last writes (a restart inside the fsync window) while
+        # this worker could not reach it: once it answers again, what this
+        # worker remembers is no proof any more, and links found again are
+        # checked (and queued) again.
+        redis_client.delete(*redis_client.keys(f"{redis_prefix}:*"))
+        scheduler.df.prepare()
+        scheduler.outage.failed("test", redis.ConnectionError("gone"))
+        scheduler.outage.retry_now()
+        scheduler.enqueue_links(prototype, ["http://a.com/3"])
+        assert scheduler.flush()
+        scheduler.enqueue_links(prototype, ["http://a.com/1"])
+        assert scheduler.flush()
+        assert stats.get_value("scheduler/enqueued/redis") == 4
+        assert len(scheduler.queue) == 2
+    finally:
+        scheduler.close("shutdown")
 
 
 def test_a_retried_request_gives_up_its_old_lease(

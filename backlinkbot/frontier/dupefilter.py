@@ -11,6 +11,11 @@ Checking and marking is one Lua ``SETBIT`` pass (``SETBIT`` answers the old
 bit). The scheduler checks whole batches of discovered links together with
 queueing them (:meth:`FrontierQueue.push_many`); :meth:`request_seen` is the
 one-request path of the scrapy-redis interface.
+
+Each worker also remembers the URLs it handed to the filter lately
+(:class:`.recent.RecentURLs`, ``BACKLINKBOT_DUPEFILTER_RECENT_URLS``): a
+page's links mostly repeat the links of the pages before it, and those are
+answered "seen" without a trip to Redis.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 
 from .bloom import BloomGeometry
 from .keys import CrawlKeys
+from .recent import RecentURLs
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -43,11 +49,13 @@ class URLDupeFilter(RFPDupeFilter):  # type: ignore[misc]
     """A Bloom filter of URLs in Redis bitmaps."""
 
     def __init__(self, server: Any, key: str, debug: bool = False, stats: Any = None, *,
-                 geometry: BloomGeometry | None = None) -> None:  # fmt: skip
+                 geometry: BloomGeometry | None = None, recent: int = 0) -> None:  # fmt: skip
         super().__init__(server, key, debug)
         self.logdupes: bool = True
         self.stats = stats
         self.geometry = geometry or BloomGeometry.for_capacity(10_000_000, 0.001)
+        #: URLs this worker handed to the filter lately (see :mod:`.recent`).
+        self.recent = RecentURLs(recent)
         self._seen = server.register_script(_SEEN)
 
     @classmethod
@@ -62,6 +70,7 @@ class URLDupeFilter(RFPDupeFilter):  # type: ignore[misc]
                 settings.getint("BACKLINKBOT_DUPEFILTER_CAPACITY"),
                 settings.getfloat("BACKLINKBOT_DUPEFILTER_ERROR_RATE"),
             ),
+            recent=settings.getint("BACKLINKBOT_DUPEFILTER_RECENT_URLS"),
         )
 
     @classmethod

@@ -166,6 +166,8 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     # -- enqueue: buffered ---------------------------------------------------
 
     def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and not self._unseen([request.url]):
+            return False
         bits = None if request.dont_filter else self.df.bits(request.url)
         if request.dont_filter and request.url in self.queue.leases.held:
             # A request this worker holds comes back (a retry): once the copy
@@ -183,8 +185,20 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         if prototype.dont_filter:
             bits: list[Bits] = [None] * len(urls)
         else:
+            urls = self._unseen(urls)
+            if not urls:
+                return
             bits = [self.df.bits(url) for url in urls]
         self._add(self.queue.entries_like(prototype, urls, bits))
+
+    def _unseen(self, urls: list[str]) -> list[str]:
+        """``urls`` less those this worker handed to the filter lately: they
+        are known to be seen and are counted as filtered here."""
+        fresh, known = self.df.recent.split(urls)
+        if known:
+            self.df.filtered(*known)
+            self._inc("backlinkbot/frontier/seen_recently", len(known))
+        return fresh
 
     def _add(self, entries: list[Entry]) -> None:
         self.pending.extend(entries)
@@ -210,6 +224,10 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
                 return False
             # Only now out of the buffer: a batch that failed is tried again.
             del self.pending[: len(batch)]
+            if self.outage.errors:
+                # Redis may have lost the last writes before it went away:
+                # URLs handed over then are to be checked again when found.
+                self.df.recent.clear()
             self.outage.succeeded()
             self._inc("scheduler/enqueued/redis", statuses.count(QUEUED))
             self._inc("backlinkbot/frontier/push_batches", 1)
@@ -324,6 +342,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
             exc.run_id, exc.dropped,
         )  # fmt: skip
         self._inc("backlinkbot/frontier/leases_abandoned", exc.dropped)
+        self.df.recent.clear()
         self.unacked.clear()
         self.requeue_acks.clear()
         self.requeued.clear()
