@@ -18,6 +18,7 @@ time) plus one pass over the links lost in the last 30 days.
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import os
 import sys
@@ -45,8 +46,10 @@ _PROJECTION = {
 }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=65536)
 def subnet(ip: str | None) -> str | None:
-    """The /24 (IPv4) or /48 (IPv6) network of an address, or None.
+    """The /24 (IPv4) or /48 (IPv6) network of an address, or None. Cached:
+    a recount meets each referring IP once per link.
 
     >>> subnet("192.0.2.77"), subnet("2001:db8:1:2::1"), subnet("bogus")
     ('192.0.2.0/24', '2001:db8:1::/48', None)
