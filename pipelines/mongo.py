@@ -21,13 +21,18 @@ kept in a ``rejected-*`` file, logged and counted, never dropped.
 
 ``backlinkbot.signals.pages_stored`` is sent with a batch's URLs only once
 the batch is stored. Per-domain counts are refreshed every
-``BACKLINKBOT_DOMAIN_RECOUNT_SECONDS`` for the domains that changed (those
-above ``BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS`` live backlinks are left to
-the batch job ``python -m backlinkbot.storage.domains``).
+``BACKLINKBOT_DOMAIN_RECOUNT_SECONDS``, and when the spider closes, for the
+domains that changed (those above ``BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS``
+live backlinks are left to the batch job ``python -m
+backlinkbot.storage.domains``). The changed domains are shared by the
+crawl's workers in Redis (:class:`~backlinkbot.storage.dirty.DirtyDomains`),
+so each is recounted once, by one of them, not by every worker that wrote
+links to it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -43,9 +48,12 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, task, threads
 
 from backlinkbot import signals as our_signals
+from backlinkbot.frontier.cluster import fail_fast
+from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.items import PageItem
 from backlinkbot.storage.buffer import Batch, SpillBuffer
-from backlinkbot.storage.domains import recount_domains
+from backlinkbot.storage.dirty import DirtyDomains
+from backlinkbot.storage.domains import RECOUNT_CHUNK, recount_domains
 from backlinkbot.storage.schema import ensure_indexes
 from backlinkbot.storage.writer import GraphWriter, WriteResult
 
@@ -86,6 +94,7 @@ class MongoSinkPipeline:
         recount_seconds: float = 5.0,
         last_seen_refresh: float = 0.0,
         recount_max_links: int = 0,
+        dirty: DirtyDomains | None = None,
     ) -> None:
         self.uri = uri
         self.database = database
@@ -110,7 +119,8 @@ class MongoSinkPipeline:
         self.timer: task.LoopingCall | None = None
         self.closing = threading.Event()
         self.deadline = float("inf")
-        self.touched_domains: set[str] = set()
+        #: Domains whose counts are out of date (shared by the crawl's workers).
+        self.dirty = dirty or DirtyDomains()
         self.last_recount = 0.0
         self.indexed = False
 
@@ -125,9 +135,17 @@ class MongoSinkPipeline:
             settings.get("BACKLINKBOT_SINK_SPILL_DIR")
             or Path(str(settings.get("BACKLINKBOT_DATA_DIR"))) / "spill"
         )
+        database = str(settings.get("MONGODB_DATABASE") or "backlinkbot")
+        dirty = None
+        if settings.get("REDIS_URL"):
+            from scrapy_redis.connection import get_redis_from_settings
+
+            keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+            server = fail_fast(get_redis_from_settings(settings))
+            dirty = DirtyDomains(server, keys.dirty_domains(database))
         return cls(
             str(uri),
-            str(settings.get("MONGODB_DATABASE") or "backlinkbot"),
+            database,
             stats=crawler.stats,
             signals=crawler.signals,
             batch_pages=settings.getint("BACKLINKBOT_SINK_BATCH_PAGES"),
@@ -142,6 +160,7 @@ class MongoSinkPipeline:
             recount_seconds=settings.getfloat("BACKLINKBOT_DOMAIN_RECOUNT_SECONDS"),
             last_seen_refresh=settings.getfloat("BACKLINKBOT_LAST_SEEN_REFRESH"),
             recount_max_links=settings.getint("BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS"),
+            dirty=dirty,
         )
 
     # -- reactor thread ------------------------------------------------------
@@ -248,25 +267,28 @@ class MongoSinkPipeline:
         self.spill.done(batch)
         self._record(result)
         self._stored([page.url for page in batch.pages])
-        self.touched_domains |= result.touched_domains
+        self.dirty.add(result.touched_domains)
 
     def _recount(self, db: Any) -> None:
-        if not self.touched_domains:
-            return
-        domains, self.touched_domains = self.touched_domains, set()
-        try:
-            written = self._retrying(
-                "count domains",
-                lambda: recount_domains(db, domains, max_links=self.recount_max_links),
-                None,
+        """Recount the out-of-date domains there were when it started, a
+        chunk at a time (other workers may take some of them meanwhile)."""
+        chunks = -(-self.dirty.size() // RECOUNT_CHUNK)
+        for _ in range(chunks):
+            domains = self.dirty.take(RECOUNT_CHUNK)
+            if not domains:
+                break
+            count = functools.partial(
+                recount_domains, db, domains, max_links=self.recount_max_links
             )
-        except (_GiveUp, OperationFailure):
-            written = None
-        self.last_recount = time.monotonic()
-        if written is None:
-            self.touched_domains |= domains
-        else:
+            try:
+                written = self._retrying("count domains", count, None)
+            except (_GiveUp, OperationFailure):
+                written = None
+            if written is None:
+                self.dirty.add(domains)
+                break
             self._count("domains_counted", written)
+        self.last_recount = time.monotonic()
 
     def _stored(self, urls: list[str]) -> None:
         if self.signals is not None:

@@ -105,6 +105,11 @@ class CrawlKeys:
         """Hash ``<worker>|<counter>`` -> value, for per-worker rates."""
         return f"{self.prefix}:worker_stats"
 
+    def dirty_domains(self, database: str) -> str:
+        """Set of the domains whose counts in MongoDB ``database`` are out of
+        date: added to by every worker's sink, drained by whichever recounts."""
+        return f"{self.prefix}:dirty_domains:{database}"
+
     def all(self) -> list[str]:
         """The fixed keys of a crawl (see :meth:`patterns` for the others)."""
         return [
@@ -126,4 +131,4 @@ class CrawlKeys:
 
     def patterns(self) -> list[str]:
         """``SCAN`` patterns of the keys named after hosts or shards."""
-        return [f"{self.requests}:*", f"{self.dupefilter}:*"]
+        return [f"{self.requests}:*", f"{self.dupefilter}:*", f"{self.prefix}:dirty_domains:*"]
