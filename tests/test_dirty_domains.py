@@ -14,6 +14,7 @@ import redis
 from backlinkbot.embedded.servers import free_port
 from backlinkbot.frontier.cluster import fail_fast
 from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.runner import reset_frontier
 from backlinkbot.storage.buffer import Batch
 from backlinkbot.storage.dirty import DirtyDomains
 from backlinkbot.storage.schema import DOMAINS, ensure_indexes
@@ -116,3 +117,15 @@ def test_a_recount_that_fails_puts_its_domains_back(
         failing = _sink(gone, client["gone"], dirty, tmp_path)
         failing._recount(client["gone"])
     assert redis_client.smembers(key) == {b"a.com", b"b.com"}
+
+
+def test_a_frontier_reset_keeps_the_domains_to_recount(
+    redis_client: Any, redis_prefix: str
+) -> None:
+    keys = CrawlKeys(redis_prefix)
+    DirtyDomains(redis_client, keys.dirty_domains("db")).add({"a.com"})
+    redis_client.rpush(keys.start_urls, "http://a.com/")
+    reset_frontier(redis_client, keys)
+    # The counts in MongoDB are still out of date, whatever the next crawl.
+    assert redis_client.smembers(keys.dirty_domains("db")) == {b"a.com"}
+    assert not redis_client.exists(keys.start_urls)

@@ -107,7 +107,9 @@ class CrawlKeys:
 
     def dirty_domains(self, database: str) -> str:
         """Set of the domains whose counts in MongoDB ``database`` are out of
-        date: added to by every worker's sink, drained by whichever recounts."""
+        date: added to by every worker's sink, drained by whichever recounts.
+        It describes MongoDB, not the frontier: resetting the frontier for a
+        new crawl keeps it."""
         return f"{self.prefix}:dirty_domains:{database}"
 
     def all(self) -> list[str]:
@@ -131,4 +133,4 @@ class CrawlKeys:
 
     def patterns(self) -> list[str]:
         """``SCAN`` patterns of the keys named after hosts or shards."""
-        return [f"{self.requests}:*", f"{self.dupefilter}:*", f"{self.prefix}:dirty_domains:*"]
+        return [f"{self.requests}:*", f"{self.dupefilter}:*"]
