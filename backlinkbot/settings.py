@@ -56,6 +56,9 @@ HTTPERROR_ALLOW_ALL = True
 REFERER_ENABLED = False
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote control runs code sent to a local HTTP port (token in a
+# file); a fleet of workers is operated through Redis and the metrics port.
+REMOTE_CONTROL_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
     # Checks every request, also those that waited for robots.txt.

@@ -17,9 +17,11 @@ dropped first):
 
 Prints responses, wall seconds, responses/s and the CPU time of the crawling
 processes per response (workers and peers; not the servers) per run, and the
-ratios of responses/s.
+ratios of responses/s. With ``--repeat N`` the crawlers take turns N times
+(each round on empty databases) and the medians are compared, so that a
+passing load on the machine does not decide a ratio.
 
-    python bench/bench_crawl.py --hosts 100 --pages 100
+    python bench/bench_crawl.py --hosts 100 --pages 100 --repeat 3
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,15 +74,68 @@ def _show(name: str, responses: int, wall: float, cpu: float) -> None:
           f" {cpu / responses * 1000:6.2f} ms CPU/resp", flush=True)  # fmt: skip
 
 
+PLAIN, TEXTBOOK = "plain Scrapy", "textbook scrapy-redis"
+OURS = {1: "backlinkbot, 1 worker(s)", 2: "backlinkbot, 2 worker(s)"}
+
+
+def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis.Redis,
+           mongo_uri: str, tmp: Path) -> dict[str, tuple[int, float]]:  # fmt: skip
+    """One run of each selected crawler; name -> (responses, wall seconds)."""
+    results: dict[str, tuple[int, float]] = {}
+    # Every round starts from empty databases: the same first crawl each time.
+    with pymongo.MongoClient(mongo_uri) as mongo:
+        for name in ("textbook", "ours1", "ours2"):
+            mongo.drop_database(name)
+    if "plain" in runs:
+        cpu = _child_cpu()
+        got, wall = _peer("plain_scrapy.py", seeds, env)
+        results[PLAIN] = (int(got["responses"]), wall)
+        _show(PLAIN, *results[PLAIN], _child_cpu() - cpu)
+    if "textbook" in runs:
+        client.delete("textbook:start_urls", "textbook:requests", "textbook:dupefilter")
+        client.rpush("textbook:start_urls", *seeds)
+        cpu = _child_cpu()
+        got, wall = _peer("textbook_scrapy_redis.py", [], {**env, "MONGODB_DATABASE": "textbook"})
+        results[TEXTBOOK] = (int(got["responses"]), wall - TEXTBOOK_IDLE)
+        _show(TEXTBOOK, *results[TEXTBOOK], _child_cpu() - cpu)
+    for workers in (1, 2):
+        if f"ours{workers}" not in runs:
+            continue
+        keys = CrawlKeys(f"bench{workers}")
+        reset_frontier(client, keys)
+        # robots.txt rules are cached across crawls: each round fetches them.
+        cached = list(client.scan_iter(f"{keys.prefix}:robots:*"))
+        if cached:
+            client.delete(*cached)
+        client.rpush(keys.start_urls, *seeds)
+        options = CrawlOptions(
+            workers=workers, log_dir=tmp / f"logs{workers}", progress_interval=0.1,
+            settings={"BACKLINKBOT_HOST_DELAY": "0", "LOG_LEVEL": "WARNING",
+                      "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.2"},
+        )  # fmt: skip
+        os.environ.update({**env, "MONGODB_DATABASE": f"ours{workers}",
+                           "BACKLINKBOT_REDIS_PREFIX": keys.prefix})  # fmt: skip
+        cpu = _child_cpu()
+        with open(os.devnull, "w") as quiet:
+            summary = run_crawl(client, keys, options, out=quiet)
+        responses = summary.stats.get("downloader/response_count", 0)
+        results[OURS[workers]] = (responses, summary.seconds)
+        _show(OURS[workers], responses, summary.seconds, _child_cpu() - cpu)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hosts", type=int, default=100)
     parser.add_argument("--pages", type=int, default=100, help="pages per host")
     parser.add_argument("--only", default="plain,textbook,ours1,ours2")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of every crawler; medians are compared"
+    )
     args = parser.parse_args()
     runs = args.only.split(",")
     print(f"web: {args.hosts} hosts x {args.pages} pages", flush=True)
-    results: dict[str, tuple[int, float]] = {}
+    rates: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         tmp.chmod(0o755)  # nginx's workers read the web as an unprivileged user
@@ -89,62 +145,35 @@ def main() -> None:
         mongo_server = None if os.environ.get("MONGODB_URI") else EmbeddedMongo(tmp / "mongo")
         redis_url = redis_server.start()
         mongo_uri = mongo_server.start() if mongo_server else os.environ["MONGODB_URI"]
-        with pymongo.MongoClient(mongo_uri) as mongo:
-            for name in ("textbook", "ours1", "ours2"):
-                mongo.drop_database(name)
         client = redis.Redis.from_url(redis_url)
         try:
             with Nginx(tmp / "web", tmp / "nginx") as nginx:
                 env = {**os.environ, "http_proxy": nginx.url, "REDIS_URL": redis_url,
                        "MONGODB_URI": mongo_uri}  # fmt: skip
-                if "plain" in runs:
-                    cpu = _child_cpu()
-                    got, wall = _peer("plain_scrapy.py", seeds, env)
-                    results["plain Scrapy"] = (int(got["responses"]), wall)
-                    _show("plain Scrapy", *results["plain Scrapy"], _child_cpu() - cpu)
-                if "textbook" in runs:
-                    client.rpush("textbook:start_urls", *seeds)
-                    cpu = _child_cpu()
-                    got, wall = _peer("textbook_scrapy_redis.py", [],
-                                      {**env, "MONGODB_DATABASE": "textbook"})  # fmt: skip
-                    results["textbook scrapy-redis"] = (int(got["responses"]), wall - TEXTBOOK_IDLE)
-                    _show("textbook scrapy-redis", *results["textbook scrapy-redis"],
-                          _child_cpu() - cpu)  # fmt: skip
-                for workers in (1, 2):
-                    if f"ours{workers}" not in runs:
-                        continue
-                    keys = CrawlKeys(f"bench{workers}")
-                    reset_frontier(client, keys)
-                    client.rpush(keys.start_urls, *seeds)
-                    options = CrawlOptions(
-                        workers=workers, log_dir=tmp / f"logs{workers}", progress_interval=0.1,
-                        settings={"BACKLINKBOT_HOST_DELAY": "0", "LOG_LEVEL": "WARNING",
-                                  "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.2"},
-                    )  # fmt: skip
-                    os.environ.update({"http_proxy": nginx.url, "REDIS_URL": redis_url,
-                                       "MONGODB_URI": mongo_uri,
-                                       "MONGODB_DATABASE": f"ours{workers}",
-                                       "BACKLINKBOT_REDIS_PREFIX": keys.prefix})  # fmt: skip
-                    cpu = _child_cpu()
-                    with open(os.devnull, "w") as quiet:
-                        summary = run_crawl(client, keys, options, out=quiet)
-                    responses = summary.stats.get("downloader/response_count", 0)
-                    results[f"backlinkbot, {workers} worker(s)"] = (responses, summary.seconds)
-                    _show(f"backlinkbot, {workers} worker(s)", responses, summary.seconds,
-                          _child_cpu() - cpu)  # fmt: skip
+                for number in range(1, args.repeat + 1):
+                    if args.repeat > 1:
+                        print(f"round {number}", flush=True)
+                    for name, (responses, wall) in _round(
+                        runs, seeds, env, client, mongo_uri, tmp
+                    ).items():
+                        rates.setdefault(name, []).append(responses / wall)
         finally:
             client.close()
             redis_server.stop()
             if mongo_server is not None:
                 mongo_server.stop()
-    rate = {name: r / w for name, (r, w) in results.items()}
-    one = rate.get("backlinkbot, 1 worker(s)")
+    rate = {name: statistics.median(values) for name, values in rates.items()}
+    if args.repeat > 1:
+        for name, values in rates.items():
+            shown = ", ".join(f"{v:.1f}" for v in values)
+            print(f"{name:28} median {rate[name]:8.1f} resp/s  ({shown})")
+    one = rate.get(OURS[1])
     if one:
-        for peer in ("plain Scrapy", "textbook scrapy-redis"):
+        for peer in (PLAIN, TEXTBOOK):
             if peer in rate:
                 print(f"1 worker / {peer}: {one / rate[peer]:.2f}x")
-        if "backlinkbot, 2 worker(s)" in rate:
-            print(f"2 workers / 1 worker: {rate['backlinkbot, 2 worker(s)'] / one:.2f}x")
+        if OURS[2] in rate:
+            print(f"2 workers / 1 worker: {rate[OURS[2]] / one:.2f}x")
 
 
 if __name__ == "__main__":

@@ -103,3 +103,12 @@ def test_settings_read_the_url_file_over_the_variable(name: str, tmp_path: Path)
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == f"scheme://u:{SECRET}@from-file/"
+
+
+def test_no_code_runs_through_a_worker_port() -> None:
+    # Scrapy's telnet console and remote control both run code sent to a
+    # local port; a worker is operated through Redis and the metrics port.
+    from backlinkbot import settings
+
+    assert settings.TELNETCONSOLE_ENABLED is False
+    assert settings.REMOTE_CONTROL_ENABLED is False
