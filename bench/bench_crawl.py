@@ -18,8 +18,9 @@ dropped first):
 Prints responses, wall seconds, responses/s and the CPU time of the crawling
 processes per response (workers and peers; not the servers) per run, and the
 ratios of responses/s. With ``--repeat N`` the crawlers take turns N times
-(each round on empty databases) and the medians are compared, so that a
-passing load on the machine does not decide a ratio.
+(each round on empty databases, the order rotated by one each round) and the
+medians are compared, so that a passing load on the machine, or the crawler
+that ran just before, does not decide a ratio.
 
     python bench/bench_crawl.py --hosts 100 --pages 100 --repeat 3
 """
@@ -79,28 +80,31 @@ OURS = {1: "backlinkbot, 1 worker(s)", 2: "backlinkbot, 2 worker(s)"}
 
 
 def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis.Redis,
-           mongo_uri: str, tmp: Path) -> dict[str, tuple[int, float]]:  # fmt: skip
-    """One run of each selected crawler; name -> (responses, wall seconds)."""
+           mongo_uri: str, tmp: Path, turn: int = 0) -> dict[str, tuple[int, float]]:  # fmt: skip
+    """One run of each selected crawler, the order rotated by ``turn`` (so
+    that no crawler always follows the heaviest one); name -> (responses,
+    wall seconds)."""
     results: dict[str, tuple[int, float]] = {}
     # Every round starts from empty databases: the same first crawl each time.
     with pymongo.MongoClient(mongo_uri) as mongo:
         for name in ("textbook", "ours1", "ours2"):
             mongo.drop_database(name)
-    if "plain" in runs:
+
+    def plain() -> None:
         cpu = _child_cpu()
         got, wall = _peer("plain_scrapy.py", seeds, env)
         results[PLAIN] = (int(got["responses"]), wall)
         _show(PLAIN, *results[PLAIN], _child_cpu() - cpu)
-    if "textbook" in runs:
+
+    def textbook() -> None:
         client.delete("textbook:start_urls", "textbook:requests", "textbook:dupefilter")
         client.rpush("textbook:start_urls", *seeds)
         cpu = _child_cpu()
         got, wall = _peer("textbook_scrapy_redis.py", [], {**env, "MONGODB_DATABASE": "textbook"})
         results[TEXTBOOK] = (int(got["responses"]), wall - TEXTBOOK_IDLE)
         _show(TEXTBOOK, *results[TEXTBOOK], _child_cpu() - cpu)
-    for workers in (1, 2):
-        if f"ours{workers}" not in runs:
-            continue
+
+    def ours(workers: int) -> None:
         keys = CrawlKeys(f"bench{workers}")
         reset_frontier(client, keys)
         # robots.txt rules are cached across crawls: each round fetches them.
@@ -121,6 +125,13 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
         responses = summary.stats.get("downloader/response_count", 0)
         results[OURS[workers]] = (responses, summary.seconds)
         _show(OURS[workers], responses, summary.seconds, _child_cpu() - cpu)
+
+    steps = {"plain": plain, "textbook": textbook,
+             "ours1": lambda: ours(1), "ours2": lambda: ours(2)}  # fmt: skip
+    chosen = [name for name in steps if name in runs]
+    turn %= max(1, len(chosen))
+    for name in chosen[turn:] + chosen[:turn]:
+        steps[name]()
     return results
 
 
@@ -154,7 +165,7 @@ def main() -> None:
                     if args.repeat > 1:
                         print(f"round {number}", flush=True)
                     for name, (responses, wall) in _round(
-                        runs, seeds, env, client, mongo_uri, tmp
+                        runs, seeds, env, client, mongo_uri, tmp, turn=number - 1
                     ).items():
                         rates.setdefault(name, []).append(responses / wall)
         finally:
