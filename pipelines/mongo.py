@@ -1,8 +1,9 @@
 """The MongoDB sink: buffers page items and writes them in bulk.
 
 Items are collected in the reactor thread and handed, a batch at a time
-(``BACKLINKBOT_SINK_BATCH_PAGES`` pages, or every
-``BACKLINKBOT_SINK_FLUSH_SECONDS``), to one writer thread through a
+(``BACKLINKBOT_SINK_BATCH_PAGES`` pages, every
+``BACKLINKBOT_SINK_FLUSH_SECONDS``, or as soon as the spider goes idle), to
+one writer thread through a
 :class:`~backlinkbot.storage.buffer.SpillBuffer`, so pymongo's blocking calls
 never stall the crawl. The writer uses
 :class:`~backlinkbot.storage.writer.GraphWriter` (a handful of bulk
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import pymongo
 from bson.errors import BSONError
 from pymongo.errors import OperationFailure, PyMongoError
+from scrapy import signals as scrapy_signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, task, threads
@@ -143,7 +145,7 @@ class MongoSinkPipeline:
             keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
             server = fail_fast(get_redis_from_settings(settings))
             dirty = DirtyDomains(server, keys.dirty_domains(database))
-        return cls(
+        pipeline = cls(
             str(uri),
             database,
             stats=crawler.stats,
@@ -162,6 +164,11 @@ class MongoSinkPipeline:
             recount_max_links=settings.getint("BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS"),
             dirty=dirty,
         )
+        # Nothing left to fetch for now: what is buffered is written at once,
+        # not at the next flush tick (its leases go, and a crawl's last pages
+        # do not wait out BACKLINKBOT_SINK_FLUSH_SECONDS).
+        crawler.signals.connect(pipeline.spider_idle, signal=scrapy_signals.spider_idle)
+        return pipeline
 
     # -- reactor thread ------------------------------------------------------
 
@@ -181,6 +188,9 @@ class MongoSinkPipeline:
             if len(self.pending) >= self.batch_pages:
                 self._flush()
         return item
+
+    def spider_idle(self) -> None:
+        self._flush()
 
     def _flush(self) -> None:
         if self.pending:

@@ -136,3 +136,24 @@ def test_invalid_documents_never_reach_mongodb(
     assert [d["dst"] for d in mongo_db.links.find()] == ["http://c.com/"]
     assert mongo_db.pages.count_documents({"_id": "http://bad.com/"}) == 1
     assert sink_.stats.values["backlinkbot/sink/invalid/link_anchor"] == 1  # type: ignore[attr-defined]
+
+
+def test_an_idle_spider_hands_its_buffered_pages_to_the_writer_at_once(
+    mongo_uri: str, tmp_path: Path
+) -> None:
+    from scrapy import signals
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(settings_dict={
+        "MONGODB_URI": mongo_uri, "BACKLINKBOT_SINK_SPILL_DIR": str(tmp_path),
+        "BACKLINKBOT_SINK_BATCH_PAGES": 100, "BACKLINKBOT_SINK_FLUSH_SECONDS": 60,
+    })  # fmt: skip
+    sink_ = sink.MongoSinkPipeline.from_crawler(crawler)
+    for item in pages():
+        sink_.process_item(item)
+    assert sink_.pending and sink_.spill.get(timeout=0) is None
+    # Not at the next flush tick (a minute away): when the spider goes idle.
+    crawler.signals.send_catch_log(signals.spider_idle, spider=None)
+    assert not sink_.pending
+    batch = sink_.spill.get(timeout=0)
+    assert batch is not None and [p.url for p in batch.pages] == [p.url for p in pages()]
