@@ -167,9 +167,8 @@ def test_queue_pops_by_priority_and_leases(
 def test_push_many_filters_duplicates_in_one_call(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
-    spider = make_spider(redis_url, redis_prefix)
-    q = FrontierQueue(redis_client, spider, CrawlKeys(redis_prefix).requests, serializer)
-    df = URLDupeFilter.from_spider(spider)
+    q = make_queue(redis_client, redis_url, redis_prefix)
+    df = URLDupeFilter.from_spider(q.spider)
     urls = ["http://a.com/1", "http://b.com/1", "http://a.com/1", "http://a.com/2"]
     assert q.push_many([q.entry(Request(u), df.bits(u)) for u in urls]) == [1, 1, 0, 1]
     assert q.push_many([q.entry(Request("http://b.com/1"), df.bits("http://b.com/1"))]) == [0]
@@ -182,8 +181,8 @@ def test_push_many_filters_duplicates_in_one_call(
 def test_links_of_a_page_are_queued_as_copies_of_one_request(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
-    spider = make_spider(redis_url, redis_prefix)
-    q = FrontierQueue(redis_client, spider, CrawlKeys(redis_prefix).requests, serializer)
+    q = make_queue(redis_client, redis_url, redis_prefix)
+    spider = q.spider
     df = URLDupeFilter.from_spider(spider)
     prototype = Request("http://a.com/x", callback=spider.parse, priority=-2,
                         meta={"depth": 2, "redirect_hops": 1})  # fmt: skip

@@ -47,7 +47,7 @@ class DirtyDomains:
             return
         if self.server is not None:
             try:
-                items = sorted(pending)
+                items = list(pending)
                 with self.server.pipeline(transaction=False) as pipe:
                     for start in range(0, len(items), _CHUNK):
                         pipe.sadd(self.key, *items[start : start + _CHUNK])
