@@ -1,11 +1,13 @@
-"""Write semantics the sink relies on, checked against the session's MongoDB
-(the embedded nx-27017 launcher, whose write commands each run in one SQLite
-transaction, or the real server that ``MONGODB_URI`` names): a batch that
-meets a duplicate key reports it in ``writeErrors``, keeps the documents
-before it, and (unordered) writes the rest."""
+"""Write and read semantics the sink relies on, checked against the session's
+MongoDB (the embedded nx-27017 launcher, whose write commands each run in one
+SQLite transaction and whose plain projections skip a copy, or the real
+server that ``MONGODB_URI`` names): a batch that meets a duplicate key
+reports it in ``writeErrors``, keeps the documents before it, and
+(unordered) writes the rest; projections return exactly the asked fields."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
@@ -54,3 +56,28 @@ def test_mixed_bulk_write_is_applied_and_visible_at_once(mongo_db: Any, mongo_ur
         assert {d["_id"]: d["n"] for d in seen} == {1: 1, 2: 5}
     coll.delete_many({"n": {"$gt": 0}})
     assert coll.count_documents({}) == 0
+
+
+@pytest.mark.parametrize(
+    ("projection", "expected"),
+    [
+        ({"_id": 0, "a": 1, "when": 1}, {"a": 1, "when": datetime(2026, 1, 2, tzinfo=UTC)}),
+        ({"a": 1, "missing": 1}, {"_id": 7, "a": 1}),
+        ({"a": True, "list": 1, "_id": False}, {"a": 1, "list": [1, {"x": 2}]}),
+        ({"_id": 0, "nested": 0, "list": 0, "when": 0}, {"a": 1, "none": None}),
+        ({"_id": 1}, {"_id": 7}),
+    ],
+)
+def test_projections_return_the_asked_fields(
+    mongo_db: Any, mongo_uri: str, projection: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    coll = mongo_db["projections"]
+    coll.insert_one({
+        "_id": 7, "a": 1, "none": None, "nested": {"x": 1, "y": 2}, "list": [1, {"x": 2}],
+        "when": datetime(2026, 1, 2, tzinfo=UTC),
+    })  # fmt: skip
+    with pymongo.MongoClient(mongo_uri, tz_aware=True) as c:
+        got = c[mongo_db.name]["projections"].find_one({"_id": 7}, projection)
+    assert got == expected
+    # The stored document is untouched by what a projection picked.
+    assert coll.find_one({"_id": 7})["nested"] == {"x": 1, "y": 2}

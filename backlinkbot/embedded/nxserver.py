@@ -1,5 +1,5 @@
 """Run the ``nx-27017`` MongoDB wire-protocol server with one correction and
-one speed-up.
+two speed-ups.
 
 nx-27017 0.8 (neosqlite 1.17) stores a BSON date given at the top level of a
 ``$set``/``$max``/``$min`` update as a *string* when it takes its SQL fast
@@ -17,6 +17,14 @@ alone, and is reported in ``writeErrors`` as before (ordered batches stop
 there, unordered ones go on); the documents written before it are committed,
 as in MongoDB, where a multi-document write is not atomic either.
 
+neosqlite 1.17 deep-copies every document it projects, also for a plain
+inclusion projection such as ``{"_id": 0, "dst_domain": 1}``, which only
+picks fields out of a document it has just decoded; that copy was half of
+the server's time when a domain recount reads its links. The launcher
+projects such top-level inclusions without the copy (same fields, same
+values); any other projection (dotted paths, expressions, exclusions) goes
+the original way.
+
 Nothing else changes; against a real MongoDB (``MONGODB_URI``) this module
 is not used.
 
@@ -30,7 +38,12 @@ import functools
 import sys
 from typing import Any
 
-__all__ = ["apply_datetime_update_fix", "apply_write_batching", "main"]
+__all__ = [
+    "apply_datetime_update_fix",
+    "apply_projection_fast_path",
+    "apply_write_batching",
+    "main",
+]
 
 _BATCHED_COMMANDS = frozenset({"insert", "update", "delete"})
 
@@ -114,9 +127,52 @@ def apply_write_batching() -> None:
     cls._backlinkbot_batched = True
 
 
+def _plain_inclusion(projection: dict[str, Any]) -> tuple[list[str], bool] | None:
+    """The fields and whether ``_id`` is kept, for a projection that only
+    includes top-level fields (``_id`` may be excluded); else None."""
+    fields = []
+    for key, value in projection.items():
+        if key == "_id":
+            if value not in (0, 1):
+                return None
+            continue
+        if value != 1 or isinstance(value, str):
+            return None
+        if "." in key or key.startswith("$"):
+            return None
+        fields.append(key)
+    if not fields:
+        return None
+    return fields, projection.get("_id", 1) == 1
+
+
+def apply_projection_fast_path() -> None:
+    """Project plain top-level inclusions without deep-copying the document."""
+    from neosqlite.collection.query_helper import aggregation
+
+    mixin = aggregation.AggregationMixin
+    if getattr(mixin, "_backlinkbot_projection", False):
+        return
+    original = mixin._apply_projection
+
+    def apply_projection(self: Any, projection: dict[str, Any], document: dict[str, Any]) -> Any:
+        plain = _plain_inclusion(projection) if projection else None
+        if plain is None:
+            return original(self, projection, document)
+        fields, keep_id = plain
+        projected = {key: document[key] for key in fields if key in document}
+        if keep_id and "_id" in document:
+            projected["_id"] = document["_id"]
+        return projected
+
+    mixin._apply_projection = apply_projection
+    mixin._backlinkbot_projection = True
+
+
 def main() -> int:
     apply_datetime_update_fix()
     apply_write_batching()
+    apply_projection_fast_path()
     from nx_27017.nx_27017 import main as nx_main
 
     sys.argv[0] = "nx-27017"

@@ -96,7 +96,12 @@ def _recent_losses(
     """Per target domain, the new/lost counts of its links lost in the last
     30 days (new too: a link found and lost in a window is new in it)."""
     lost: dict[str, dict[str, int]] = {}
-    cursor = db[LINKS].find({**query, "lost_at": {"$gte": since[30]}}, _PROJECTION)
+    recently_lost = {"lost_at": {"$gte": since[30]}}
+    # One probe of the sparse `lost_at` index: a graph that lost nothing
+    # lately (every first crawl) needs no per-domain read.
+    if db[LINKS].find_one(recently_lost, {"_id": 1}) is None:
+        return lost
+    cursor = db[LINKS].find({**query, **recently_lost}, _PROJECTION)
     for doc in cursor.batch_size(5000):
         recent = lost.setdefault(doc["dst_domain"], {"new_7d": 0, "new_30d": 0, "lost_7d": 0,
                                                   "lost_30d": 0})  # fmt: skip
