@@ -21,6 +21,7 @@ __all__ = [
     "BACKLINKBOT_FRONTIER_BATCH",
     "BACKLINKBOT_HOST_DELAY",
     "BACKLINKBOT_IDLE_POLL_INTERVAL",
+    "BACKLINKBOT_IP_DELAY",
     "BACKLINKBOT_LAST_SEEN_REFRESH",
     "BACKLINKBOT_LEASE_ACK",
     "BACKLINKBOT_LEASE_TIMEOUT",
@@ -160,6 +161,10 @@ BACKLINKBOT_MAX_REDIRECTS = 5
 #: Seconds between two requests to one host, cluster-wide, when its
 #: robots.txt gives no Crawl-delay.
 BACKLINKBOT_HOST_DELAY = 0.25
+#: Seconds between two requests to one IP address, cluster-wide, whichever
+#: hosts it serves; 0 = no per-IP spacing (per host only). Addresses are
+#: learned from direct answers (not through a proxy).
+BACKLINKBOT_IP_DELAY = 0.0
 #: Seconds a request handed to a worker stays leased without renewal; a dead
 #: worker's requests return to the queue this long after its last renewal.
 BACKLINKBOT_LEASE_TIMEOUT = 60.0

@@ -97,6 +97,9 @@ EXTENSIONS = {
     # Records below LOG_LEVEL are not even created.
     "backlinkbot.logformat.LogLevelGate": 2,
     "backlinkbot.extensions.metrics.PrometheusMetrics": 510,
+    # Each host's IP address for the frontier's per-IP spacing; disabled
+    # unless BACKLINKBOT_IP_DELAY is set.
+    "backlinkbot.extensions.hostaddresses.HostAddresses": 520,
 }
 
 # Fetch policy.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -266,6 +267,58 @@ def test_each_host_waits_its_delay_across_workers(
     assert backoff == [b"slow.com"]
 
 
+def test_hosts_at_one_address_share_its_delay_across_workers(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    settings = {"BACKLINKBOT_HOST_DELAY": 0, "BACKLINKBOT_IP_DELAY": 0.3}
+    one = make_queue(redis_client, redis_url, redis_prefix, **settings)
+    two = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_WORKER_ID="w2",
+                     **settings)  # fmt: skip
+    # a.com and b.com live at one address, c.com at another; d.com's is unknown.
+    redis_client.hset(
+        f"{redis_prefix}:host_ip",
+        mapping={"a.com": "192.0.2.1", "b.com": "192.0.2.1", "c.com": "192.0.2.2"},
+    )
+    for host in ("a", "b", "c", "d"):
+        for i in range(3):
+            one.push(Request(f"http://{host}.com/{i}", priority=-i))
+    taken: dict[str, list[float]] = {}
+    deadline = time.monotonic() + 5
+    while sum(map(len, taken.values())) < 12 and time.monotonic() < deadline:
+        for queue in (one, two):
+            for request in queue.pop_many(4):
+                host = request.url.split("/")[2]
+                taken.setdefault(host, []).append(time.monotonic())
+        time.sleep(0.01)
+    assert {host: len(times) for host, times in taken.items()} == {
+        "a.com": 3, "b.com": 3, "c.com": 3, "d.com": 3,
+    }  # fmt: skip
+    shared = sorted(taken["a.com"] + taken["b.com"])
+    gaps = [b - a for a, b in itertools.pairwise(shared)]
+    assert min(gaps) >= 0.3 - 0.05, gaps
+    # The two hosts took turns at the address rather than one draining first.
+    order = sorted((t, h) for h in ("a.com", "b.com") for t in taken[h])
+    assert [h for _, h in order][:4] in (["a.com", "b.com"] * 2, ["b.com", "a.com"] * 2)
+    # c.com has an address of its own, spaced alike but not behind a.com and
+    # b.com; d.com's address is not known: spaced per host only (no delay).
+    own = sorted(taken["c.com"])
+    assert min(b - a for a, b in itertools.pairwise(own)) >= 0.3 - 0.05
+    assert own[2] < shared[4]
+    assert max(taken["d.com"]) - min(taken["d.com"]) < 0.3
+
+
+def test_without_an_address_delay_hosts_at_one_address_are_independent(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    q = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=30)
+    redis_client.hset(f"{redis_prefix}:host_ip",
+                      mapping={"a.com": "192.0.2.1", "b.com": "192.0.2.1"})  # fmt: skip
+    q.push(Request("http://a.com/"))
+    q.push(Request("http://b.com/"))
+    assert len(q.pop_many(4)) == 2
+    assert not redis_client.exists(f"{redis_prefix}:ip_ready")
+
+
 def test_a_dead_workers_leases_are_reaped_and_crawled_again(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
@@ -423,6 +476,27 @@ def test_a_retried_request_gives_up_its_old_lease(
         retry = scheduler.next_request()
         assert retry is not None and retry.url == held.url
         assert redis_client.zcard(f"{redis_prefix}:leased") == 1
+    finally:
+        scheduler.close("shutdown")
+
+
+def test_requests_over_a_spent_page_budget_let_the_worker_go_idle(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    spider = make_spider(redis_url, redis_prefix, BACKLINKBOT_MAX_PAGES=2)
+    scheduler = FrontierScheduler.from_crawler(spider.crawler)
+    scheduler.open(spider)
+    try:
+        for i in range(5):
+            scheduler.enqueue_request(Request(f"http://h{i}.com/"))
+        scheduler.flush()
+        assert scheduler.has_pending_requests()
+        assert scheduler.next_request() is not None and scheduler.next_request() is not None
+        assert scheduler.next_request() is None
+        # Three requests wait, but the budget is spent: nothing is pending,
+        # so the engine goes idle and the crawl can be found finished.
+        assert len(scheduler.queue) == 3
+        assert not scheduler.has_pending_requests()
     finally:
         scheduler.close("shutdown")
 

@@ -1,5 +1,6 @@
 """End to end through the frontier: a worker that dies or is stopped loses
-nothing, and per-host spacing holds for all workers together."""
+nothing, and per-host and per-address spacing hold for all workers
+together."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import pytest
 import redis
 
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
-from backlinkbot.runner import CrawlSummary
+from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.runner import CrawlSummary, reset_frontier
 
 from .crawling import crawl_web, diff_edges, stored_edges, worker_pages
 
@@ -118,3 +120,45 @@ def test_host_spacing_holds_across_three_workers(
     one_by_one = sum(delay * len(ts) for ts in times.values())
     assert summary.seconds < one_by_one / 2, (summary.seconds, one_by_one)
     assert sum(worker_pages(redis_url, redis_prefix).values()) >= len(web.expected_pages) - 5
+
+
+def test_address_spacing_holds_across_three_workers(
+    web: SyntheticWeb, redis_url: str, mongo_uri: str, mongo_db: Any,
+    redis_prefix: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    delay = 0.3
+    log = tmp_path / "requests.jsonl"
+    # The web is reached through a proxy, whose address says nothing about
+    # the hosts': the hosts' addresses are given, three hosts or so to each.
+    hosts = sorted({url.split("/")[2] for url in web.expected_pages})
+    address = {host: f"192.0.2.{i % 4}" for i, host in enumerate(hosts)}
+    client = redis.Redis.from_url(redis_url)
+    keys = CrawlKeys(redis_prefix)
+    reset_frontier(client, keys)
+    client.hset(keys.host_ip, mapping=address)
+    client.close()
+    with DemoWebServer(web, request_log=str(log), latency=0.02) as server:
+        summary = crawl_web(
+            web, server, redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+            prefix=redis_prefix, log_dir=tmp_path / "logs", workers=3, fresh=False,
+            settings={"BACKLINKBOT_HOST_DELAY": "0", "BACKLINKBOT_IP_DELAY": str(delay),
+                      "BACKLINKBOT_MAX_PAGES": "60", **SMALL_FILTER},
+        )  # fmt: skip
+    assert summary.ok, summary.exit_codes
+    times: dict[str, list[float]] = defaultdict(list)
+    fetches: list[tuple[float, str]] = []
+    for line in log.read_text().splitlines():
+        entry = json.loads(line)
+        if entry["path"] != "/robots.txt" and entry["status"] is not None:
+            times[address[entry["host"]]].append(float(entry["time"]))
+            fetches.append((float(entry["time"]), address[entry["host"]]))
+    assert sum(map(len, times.values())) >= 55
+    gaps = [b - a for ts in times.values() for a, b in itertools.pairwise(sorted(ts))]
+    assert min(gaps) >= delay - 0.15, sorted(gaps)[:5]
+    # The addresses are crawled side by side: some window of one delay sees
+    # requests to several of them.
+    fetches.sort()
+    side_by_side = max(
+        len({ip for t, ip in fetches if start <= t < start + delay}) for start, _ in fetches
+    )
+    assert side_by_side >= 3

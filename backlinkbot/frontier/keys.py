@@ -96,6 +96,18 @@ class CrawlKeys:
         return f"{self.prefix}:host_pages"
 
     @property
+    def host_ip(self) -> str:
+        """Hash host -> the IP address its last direct answer came from
+        (per-IP spacing, ``BACKLINKBOT_IP_DELAY``)."""
+        return f"{self.prefix}:host_ip"
+
+    @property
+    def ip_ready(self) -> str:
+        """Hash IP address -> earliest time (Redis server clock) of the next
+        request to any host at that address."""
+        return f"{self.prefix}:ip_ready"
+
+    @property
     def stats(self) -> str:
         """Hash of cluster-wide counters (pages fetched, links stored, ...)."""
         return f"{self.prefix}:stats"
@@ -127,6 +139,8 @@ class CrawlKeys:
             self.heartbeat,
             self.dequeued,
             self.host_pages,
+            self.host_ip,
+            self.ip_ready,
             self.stats,
             self.worker_stats,
         ]

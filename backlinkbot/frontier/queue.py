@@ -11,7 +11,13 @@ pops, atomically:
 3. moves that request to the leases (:mod:`.leases`), marks this worker busy
    and counts it against the cluster's page budget;
 4. reschedules the host at now + its delay: robots.txt ``Crawl-delay`` from
-   ``<prefix>:crawl_delay`` when known, else ``BACKLINKBOT_HOST_DELAY``.
+   ``<prefix>:crawl_delay`` when known, else ``BACKLINKBOT_HOST_DELAY``;
+5. with ``BACKLINKBOT_IP_DELAY``, also spaces the hosts that share an IP
+   address: a host whose address (``<prefix>:host_ip``, learned from
+   responses by :class:`~backlinkbot.extensions.hostaddresses.HostAddresses`)
+   was used less than that long ago waits until the address is free
+   (``<prefix>:ip_ready``), and the host just served goes behind the others
+   waiting for it.
 
 So the spacing holds for all workers together, hosts are served round-robin
 by readiness (one huge site cannot starve the others), and a request is
@@ -84,13 +90,15 @@ return out
 """
 
 # KEYS: hosts, queued, leased, lease_data, busy, dequeued, crawl_delay,
-# paused. ARGV: worker, page budget, lease timeout, default delay, host queue
-# base, then one lease id per request wanted. Returns the requests taken
-# (fewer when no more host is ready), in the order they were taken.
+# paused, host_ip, ip_ready. ARGV: worker, page budget, lease timeout, default
+# delay, host queue base, per-IP delay (0 = none), then one lease id per
+# request wanted. Returns the requests taken (fewer when no more host is
+# ready), in the order they were taken.
 _POP = """
 if redis.call('EXISTS', KEYS[8]) == 1 then return {} end
 local budget = tonumber(ARGV[2])
-local wanted = #ARGV - 5
+local ip_delay = tonumber(ARGV[6])
+local wanted = #ARGV - 6
 if budget > 0 then
   local left = budget - tonumber(redis.call('GET', KEYS[6]) or '0')
   if left < wanted then wanted = left end
@@ -106,17 +114,33 @@ for _ = 1, 100 + wanted do
   local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
   if #ready == 0 then break end
   local host = ready[1]
+  local ip = false
+  local free = 0
+  if ip_delay > 0 then
+    ip = redis.call('HGET', KEYS[9], host)
+    if ip then free = tonumber(redis.call('HGET', KEYS[10], ip) or '0') or 0 end
+  end
   local qkey = ARGV[5] .. ':' .. host
-  local top = redis.call('ZRANGE', qkey, 0, 0, 'WITHSCORES')
-  if #top == 0 then
+  local top = {}
+  if free <= now then top = redis.call('ZRANGE', qkey, 0, 0, 'WITHSCORES') end
+  if free > now then
+    -- Its address was used lately: the host waits for the address.
+    redis.call('ZADD', KEYS[1], free, host)
+  elseif #top == 0 then
     -- Its delay is over: a later push may take the host up at once.
     redis.call('ZREM', KEYS[1], host)
   else
-    local lease = ARGV[6 + #out]
+    local lease = ARGV[7 + #out]
     redis.call('ZREM', qkey, top[1])
     local delay = tonumber(redis.call('HGET', KEYS[7], host) or ARGV[4]) or 0
+    local next_time = now + delay
+    if ip then
+      redis.call('HSET', KEYS[10], ip, now + ip_delay)
+      -- Behind the hosts waiting for the same address: they take turns.
+      if next_time <= now + ip_delay then next_time = now + ip_delay + 0.000001 end
+    end
     -- A host without delay goes behind every other ready host: round-robin.
-    redis.call('ZADD', KEYS[1], now + delay, host)
+    redis.call('ZADD', KEYS[1], next_time, host)
     redis.call('ZADD', KEYS[3], expiry, lease)
     redis.call('HSET', KEYS[4], lease, host .. '\\t' .. top[2] .. '\\t' .. top[1])
     out[#out + 1] = top[1]
@@ -171,6 +195,7 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         self.max_pages = settings.getint("BACKLINKBOT_MAX_PAGES")
         self.max_host_pages = settings.getint("BACKLINKBOT_MAX_HOST_PAGES")
         self.host_delay = settings.getfloat("BACKLINKBOT_HOST_DELAY")
+        self.ip_delay = max(0.0, settings.getfloat("BACKLINKBOT_IP_DELAY"))
         self.leases = Leases(
             server, self.keys, self.worker, timeout=settings.getfloat("BACKLINKBOT_LEASE_TIMEOUT")
         )
@@ -240,9 +265,9 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         ids = [self.leases.new_id() for _ in range(max(1, count))]
         taken = self._pop(
             keys=[k.hosts, k.queued, k.leased, k.lease_data, k.busy, k.dequeued,
-                  k.crawl_delay, k.paused],
+                  k.crawl_delay, k.paused, k.host_ip, k.ip_ready],
             args=[self.worker, self.max_pages, self.leases.timeout, self.host_delay,
-                  k.requests, *ids],
+                  k.requests, self.ip_delay, *ids],
         )  # fmt: skip
         requests: list[Request] = []
         for data, lease in zip(taken, ids, strict=False):

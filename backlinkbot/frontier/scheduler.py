@@ -282,7 +282,15 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         # engine must keep polling, not take the spider for idle.
         if self.pending or self.ready or self.outage.waiting():
             return True
-        return self._read_queued(default=1) > 0
+        if self._read_queued(default=1) <= 0:
+            return False
+        # Requests left over a spent page budget are never handed out: they
+        # must not keep the worker from going idle and the crawl from ending.
+        try:
+            return not self.queue.budget_exhausted()
+        except redis.RedisError as exc:
+            self.outage.failed("reading the page budget", exc)
+            return True
 
     def __len__(self) -> int:
         queued = self.queued if self.outage.waiting() else self._read_queued(self.queued)
