@@ -360,13 +360,54 @@ def normalize_url_cached(url: str, base: str | None = None) -> str:
     """:func:`normalize_url` behind an LRU cache of recent (url, base) pairs.
 
     A crawler meets the same hrefs over and over (navigation, footers), so
-    this is what the spider and the pipelines call. A cached rejection raises
-    a new :class:`InvalidURL` with the same reason.
+    this is what the spider and the pipelines call. The cache is keyed by
+    the part of the base the result depends on (:func:`_base_key`), so the
+    same absolute or root-relative link on every page of a site is one entry.
+    A cached rejection raises a new :class:`InvalidURL` with the same reason.
     """
-    ok, value = _normalize_or_reason(url, base)
+    ok, value = _normalize_or_reason(url, _base_key(url, base) if base else base)
     if ok:
         return value
     raise InvalidURL(value, url)
+
+
+#: Where the authority of a special URL ends (the URL Standard, "authority
+#: state": a slash, "?", "#" and, for http(s), a backslash).
+_AUTHORITY_END: Final = re.compile(r"[/?#\\]")
+
+
+@lru_cache(maxsize=4096)
+def _parses(base: str) -> bool:
+    data = _utf8(base)
+    return bool(lib.ada_can_parse(data, len(data)))
+
+
+def _base_key(url: str, base: str) -> str | None:
+    """The part of ``base`` that resolving ``url`` against it reads.
+
+    Per the URL Standard an ``http(s)://`` URL does not read a valid base
+    at all, and one that starts with a slash reads at most the base's
+    scheme and authority (the userinfo is then dropped by normalization).
+    Anything else, or an invalid base (which fails every resolution), keeps
+    the whole base. The part kept is cut where the parser itself ends the
+    authority, so it resolves to the same scheme, host and port.
+
+    >>> _base_key("HTTPS://a.example/x", "http://b.example/y")
+    >>> _base_key("/p?q", "http://b.example:8080/dir/page?x#y")
+    'http://b.example:8080'
+    >>> _base_key("p", "http://b.example/dir/page")
+    'http://b.example/dir/page'
+    """
+    absolute = url[:8].lower().startswith(("http://", "https://"))
+    if not (absolute or url[:1] == "/") or not _parses(base):
+        return base
+    if absolute:
+        return None
+    scheme = base.find("://")
+    if scheme < 0 or base[:scheme].lower() not in ("http", "https"):
+        return base
+    end = _AUTHORITY_END.search(base, scheme + 3)
+    return base if end is None else base[: end.start()]
 
 
 def url_host(normalized_url: str) -> str:

@@ -20,6 +20,7 @@ from backlinkbot.urlnorm import (
     resolve_url,
     url_host,
 )
+from backlinkbot.urlnorm import _normalize_or_reason as cached_normalization
 
 URLCANON = Path(__file__).parent / "data" / "url" / "urlcanon"
 
@@ -510,3 +511,44 @@ def test_urlcanon_same_page(url: str, expected: str) -> None:
 def test_type_error_names_what_it_got(value: object) -> None:
     with pytest.raises(TypeError, match=type(value).__name__):
         normalize_url(value)  # type: ignore[arg-type]
+
+
+_HREFS = [
+    "http://a.example/x", "HTTPS://A.example:443/x?utm_source=y", "http://", "https://[::1]:8/",
+    "/", "/p", "/p?q=1#f", "/%7Ex/../y", "/ x", "/\\evil.example/x", "//evil.example/x",
+    "/\t/evil.example", "/p\n", "\t/p", " /p", "p", "../p", "?q", "#f", "",
+    "http:p", "mailto:x@y", "/" + "a" * 2100,
+]  # fmt: skip
+_BASES = [
+    "http://b.example/dir/page?x#y", "https://b.example:8443/", "HTTP://B.EXAMPLE/",
+    "http://user:pw@b.example/x", "http://b.example?q", "http://b.example#f",
+    "http://b.example\\x", "http://b.ex\tample/x", " http://b.example/", "http:b.example",
+    "http://exa mple.com/", "http://b.example:99999/", "ftp://b.example/", "not a url",
+    "http://[::1]/", "http://bücher.example/",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_cache_keyed_by_what_the_base_gives_changes_no_result(base: str) -> None:
+    # The cache keys an absolute or root-relative href by part of the base
+    # only; every href/base pair must still come out as uncached.
+    for href in _HREFS:
+        try:
+            expected: str | tuple[str, str] = normalize_url(href, base)
+        except InvalidURL as exc:
+            expected = ("rejected", exc.reason)
+        try:
+            got: str | tuple[str, str] = normalize_url_cached(href, base)
+        except InvalidURL as exc:
+            got = ("rejected", exc.reason)
+        assert got == expected, (href, base)
+
+
+def test_one_cache_entry_for_a_link_repeated_across_a_site() -> None:
+    before = cached_normalization.cache_info()
+    for page in range(50):
+        base = f"http://site.example/articles/{page}?session=1"
+        assert normalize_url_cached("/about", base) == "http://site.example/about"
+        assert normalize_url_cached("http://other.example/", base) == "http://other.example/"
+    after = cached_normalization.cache_info()
+    assert after.misses - before.misses <= 2
