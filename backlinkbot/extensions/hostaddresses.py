@@ -9,9 +9,9 @@ to, and a host whose address is new or changed is written to the hash
 came through a proxy says nothing about the host's address (it is the
 proxy's) and is skipped, so behind a proxy the spacing is per host only.
 
-A host's first requests, handed out before any answer from it, are spaced
-per host only; robots.txt is fetched before its pages, so a host's pages
-are normally spaced per IP from its first page on. While Redis cannot be
+Requests handed out before a host's first answer (with a host delay, only
+its first page, which then waits for robots.txt) and robots.txt itself are
+spaced per host only; later ones per IP too. While Redis cannot be
 reached the address is not recorded (counted under
 ``backlinkbot/frontier/redis_errors``) and is sent again with the host's
 next response.
