@@ -122,14 +122,15 @@ for _ = 1, 100 + wanted do
   end
   local qkey = ARGV[5] .. ':' .. host
   local top = {}
-  if free <= now then top = redis.call('ZRANGE', qkey, 0, 0, 'WITHSCORES') end
   if free > now then
     -- Its address was used lately: the host waits for the address.
     redis.call('ZADD', KEYS[1], free, host)
-  elseif #top == 0 then
-    -- Its delay is over: a later push may take the host up at once.
-    redis.call('ZREM', KEYS[1], host)
   else
+    top = redis.call('ZRANGE', qkey, 0, 0, 'WITHSCORES')
+    -- Nothing queued and its delay over: a later push takes it up at once.
+    if #top == 0 then redis.call('ZREM', KEYS[1], host) end
+  end
+  if #top > 0 then
     local lease = ARGV[7 + #out]
     redis.call('ZREM', qkey, top[1])
     local delay = tonumber(redis.call('HGET', KEYS[7], host) or ARGV[4]) or 0
