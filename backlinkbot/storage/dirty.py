@@ -11,17 +11,20 @@ A recount that starts after a write sees it, so taking a domain out before
 recounting it loses nothing: a write that lands during the recount adds the
 domain again. A recount that fails puts its domains back. While Redis cannot
 be reached (or with no Redis configured, ``server=None``) the domains are
-kept in this worker's memory and recounted by it, as a lone worker would.
+kept in this worker's memory and recounted by it, as a lone worker would;
+after a failed call Redis is left alone for a short pause, and warnings are
+spaced (:class:`~backlinkbot.frontier.cluster.RedisOutage`).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from typing import Any
 
 import redis
+
+from backlinkbot.frontier.cluster import RedisOutage
 
 __all__ = ["DirtyDomains"]
 
@@ -37,24 +40,34 @@ class DirtyDomains:
         self.key = key
         #: Domains kept here while Redis is away (or not used).
         self.local: set[str] = set()
-        self.warn_every = warn_every
-        self._warned_at: float | None = None
+        # Used from the sink's writer thread: no stats (not thread-safe).
+        self.outage = RedisOutage(None, logger, warn_every=warn_every)
+
+    def _shared(self) -> Any | None:
+        """The Redis client, unless there is none or it failed moments ago."""
+        return None if self.outage.waiting() else self.server
+
+    def _failed(self, exc: BaseException) -> None:
+        self.outage.failed("sharing the domains to recount; this worker keeps its own"
+                           " and recounts them itself", exc)  # fmt: skip
 
     def add(self, domains: Iterable[str]) -> None:
         """Mark ``domains`` out of date (call after their links are written)."""
         pending = self.local | set(domains)
         if not pending:
             return
-        if self.server is not None:
+        server = self._shared()
+        if server is not None:
             try:
                 items = list(pending)
-                with self.server.pipeline(transaction=False) as pipe:
+                with server.pipeline(transaction=False) as pipe:
                     for start in range(0, len(items), _CHUNK):
                         pipe.sadd(self.key, *items[start : start + _CHUNK])
                     pipe.execute()
             except redis.RedisError as exc:
-                self._warn(exc)
+                self._failed(exc)
             else:
+                self.outage.succeeded()
                 self.local = set()
                 return
         self.local = pending
@@ -63,31 +76,23 @@ class DirtyDomains:
         """Up to ``count`` out-of-date domains, now this caller's to recount
         (or to :meth:`add` back if the recount fails)."""
         taken = [self.local.pop() for _ in range(min(count, len(self.local)))]
-        if self.server is not None and len(taken) < count:
+        server = self._shared()
+        if server is not None and len(taken) < count:
             try:
-                got = self.server.spop(self.key, count - len(taken)) or []
+                got = server.spop(self.key, count - len(taken)) or []
             except redis.RedisError as exc:
-                self._warn(exc)
+                self._failed(exc)
             else:
                 taken.extend(d.decode() if isinstance(d, bytes) else str(d) for d in got)
         return taken
 
     def size(self) -> int:
         """How many domains are out of date (this worker's own while Redis is away)."""
-        if self.server is None:
+        server = self._shared()
+        if server is None:
             return len(self.local)
         try:
-            return len(self.local) + int(self.server.scard(self.key))
+            return len(self.local) + int(server.scard(self.key))
         except redis.RedisError as exc:
-            self._warn(exc)
+            self._failed(exc)
             return len(self.local)
-
-    def _warn(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        if self._warned_at is None or now - self._warned_at >= self.warn_every:
-            self._warned_at = now
-            logger.warning(
-                "Redis unreachable for the shared set of domains to recount (%s);"
-                " this worker keeps its own and recounts them itself",
-                str(exc) or type(exc).__name__,
-            )
