@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -58,6 +60,17 @@ def make_spider(redis_url: str, prefix: str, **settings: Any) -> _Spider:
     spider = _Spider.from_crawler(crawler)
     crawler.spider = spider
     return spider
+
+
+@contextmanager
+def open_scheduler(spider: _Spider, reason: str = "shutdown") -> Iterator[FrontierScheduler]:
+    """The spider's frontier scheduler, open, closed with ``reason`` after."""
+    scheduler = FrontierScheduler.from_crawler(spider.crawler)
+    scheduler.open(spider)
+    try:
+        yield scheduler
+    finally:
+        scheduler.close(reason)
 
 
 def make_queue(redis_client: Any, redis_url: str, prefix: str, **settings: Any) -> FrontierQueue:
@@ -376,9 +389,7 @@ def test_scheduler_batches_links_and_acks_stored_pages(
 ) -> None:
     spider = make_spider(redis_url, redis_prefix, BACKLINKBOT_DUPEFILTER_RECENT_URLS=recent)
     crawler = spider.crawler
-    scheduler = FrontierScheduler.from_crawler(crawler)
-    scheduler.open(spider)
-    try:
+    with open_scheduler(spider) as scheduler:
         taken = [
             scheduler.enqueue_request(Request(f"http://h{i % 40 % 7}.com/{i % 40}"))
             for i in range(60)
@@ -398,8 +409,6 @@ def test_scheduler_batches_links_and_acks_stored_pages(
         assert redis_client.zcard(f"{redis_prefix}:leased") == 0
         held = scheduler.next_request()
         assert redis_client.zcard(f"{redis_prefix}:leased") == 1
-    finally:
-        scheduler.close("shutdown")
     # Closing gives the unfinished request back.
     assert redis_client.zcard(f"{redis_prefix}:leased") == 0
     assert int(redis_client.get(f"{redis_prefix}:queued")) == 39
@@ -426,10 +435,8 @@ def test_links_seen_lately_skip_redis_until_redis_may_have_lost_writes(
 ) -> None:
     spider = make_spider(redis_url, redis_prefix)
     stats = spider.crawler.stats
-    scheduler = FrontierScheduler.from_crawler(spider.crawler)
-    scheduler.open(spider)
     prototype = Request("http://a.com/", callback=spider.parse)
-    try:
+    with open_scheduler(spider) as scheduler:
         scheduler.enqueue_links(prototype, ["http://a.com/1", "http://a.com/2"])
         assert scheduler.flush()
         assert stats.get_value("backlinkbot/frontier/push_batches") == 1
@@ -452,17 +459,13 @@ def test_links_seen_lately_skip_redis_until_redis_may_have_lost_writes(
         assert scheduler.flush()
         assert stats.get_value("scheduler/enqueued/redis") == 4
         assert len(scheduler.queue) == 2
-    finally:
-        scheduler.close("shutdown")
 
 
 def test_a_retried_request_gives_up_its_old_lease(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
     spider = make_spider(redis_url, redis_prefix)
-    scheduler = FrontierScheduler.from_crawler(spider.crawler)
-    scheduler.open(spider)
-    try:
+    with open_scheduler(spider) as scheduler:
         scheduler.enqueue_request(Request("http://h.com/flaky"))
         held = scheduler.next_request()
         assert held is not None and redis_client.zcard(f"{redis_prefix}:leased") == 1
@@ -476,17 +479,13 @@ def test_a_retried_request_gives_up_its_old_lease(
         retry = scheduler.next_request()
         assert retry is not None and retry.url == held.url
         assert redis_client.zcard(f"{redis_prefix}:leased") == 1
-    finally:
-        scheduler.close("shutdown")
 
 
 def test_requests_over_a_spent_page_budget_let_the_worker_go_idle(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
     spider = make_spider(redis_url, redis_prefix, BACKLINKBOT_MAX_PAGES=2)
-    scheduler = FrontierScheduler.from_crawler(spider.crawler)
-    scheduler.open(spider)
-    try:
+    with open_scheduler(spider) as scheduler:
         for i in range(5):
             scheduler.enqueue_request(Request(f"http://h{i}.com/"))
         scheduler.flush()
@@ -497,8 +496,6 @@ def test_requests_over_a_spent_page_budget_let_the_worker_go_idle(
         # so the engine goes idle and the crawl can be found finished.
         assert len(scheduler.queue) == 3
         assert not scheduler.has_pending_requests()
-    finally:
-        scheduler.close("shutdown")
 
 
 @pytest.fixture
@@ -596,14 +593,10 @@ def test_scheduler_counts_urls_over_the_host_budget_as_traps(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
     spider = make_spider(redis_url, redis_prefix, BACKLINKBOT_MAX_HOST_PAGES=2)
-    scheduler = FrontierScheduler.from_crawler(spider.crawler)
-    scheduler.open(spider)
-    try:
+    with open_scheduler(spider, "finished") as scheduler:
         prototype = Request("http://big.example/", callback=spider.parse)
         scheduler.enqueue_links(prototype, [f"http://big.example/{i}" for i in range(5)])
         assert scheduler.flush()
-    finally:
-        scheduler.close("finished")
     stats = spider.crawler.stats
     assert stats.get_value("backlinkbot/traps/host_budget") == 3
     assert stats.get_value("scheduler/enqueued/redis") == 2

@@ -90,6 +90,24 @@ def test_a_worker_stopped_midway_loses_nothing(
     client.close()
 
 
+def _page_fetches(log: Path) -> list[tuple[float, str]]:
+    """(time, host) of each answered request in the server's log but
+    robots.txt: each worker fetches robots.txt for itself, outside the
+    frontier, and a connection the server drops unanswered is retried at
+    once by Twisted's connection pool."""
+    fetches = []
+    for line in log.read_text().splitlines():
+        entry = json.loads(line)
+        if entry["path"] != "/robots.txt" and entry["status"] is not None:
+            fetches.append((float(entry["time"]), entry["host"]))
+    return fetches
+
+
+def _gaps(times: dict[str, list[float]]) -> list[float]:
+    """The time between consecutive requests to each key, all keys."""
+    return [b - a for ts in times.values() for a, b in itertools.pairwise(sorted(ts))]
+
+
 def test_host_spacing_holds_across_three_workers(
     web: SyntheticWeb, redis_url: str, mongo_uri: str, mongo_db: Any,
     redis_prefix: str, tmp_path: Path,
@@ -107,15 +125,9 @@ def test_host_spacing_holds_across_three_workers(
     assert summary.ok, summary.exit_codes
     assert not diff_edges(web.expected_edges, stored_edges(mongo_db))
     times: dict[str, list[float]] = defaultdict(list)
-    for line in log.read_text().splitlines():
-        entry = json.loads(line)
-        # robots.txt is fetched by each worker for itself, outside the
-        # frontier; a connection the server drops unanswered is retried at
-        # once by Twisted's connection pool.
-        if entry["path"] != "/robots.txt" and entry["status"] is not None:
-            times[entry["host"]].append(float(entry["time"]))
-    ordered = [sorted(ts) for ts in times.values()]
-    gaps = [b - a for ts in ordered for a, b in itertools.pairwise(ts)]
+    for at, host in _page_fetches(log):
+        times[host].append(at)
+    gaps = _gaps(times)
     assert gaps and min(gaps) >= delay - 0.15, sorted(gaps)[:5]
     one_by_one = sum(delay * len(ts) for ts in times.values())
     assert summary.seconds < one_by_one / 2, (summary.seconds, one_by_one)
@@ -145,19 +157,15 @@ def test_address_spacing_holds_across_three_workers(
                       "BACKLINKBOT_MAX_PAGES": "60", **SMALL_FILTER},
         )  # fmt: skip
     assert summary.ok, summary.exit_codes
+    fetches = sorted((at, address[host]) for at, host in _page_fetches(log))
     times: dict[str, list[float]] = defaultdict(list)
-    fetches: list[tuple[float, str]] = []
-    for line in log.read_text().splitlines():
-        entry = json.loads(line)
-        if entry["path"] != "/robots.txt" and entry["status"] is not None:
-            times[address[entry["host"]]].append(float(entry["time"]))
-            fetches.append((float(entry["time"]), address[entry["host"]]))
-    assert sum(map(len, times.values())) >= 55
-    gaps = [b - a for ts in times.values() for a, b in itertools.pairwise(sorted(ts))]
+    for at, ip in fetches:
+        times[ip].append(at)
+    assert len(fetches) >= 55
+    gaps = _gaps(times)
     assert min(gaps) >= delay - 0.15, sorted(gaps)[:5]
     # The addresses are crawled side by side: some window of one delay sees
     # requests to several of them.
-    fetches.sort()
     side_by_side = max(
         len({ip for t, ip in fetches if start <= t < start + delay}) for start, _ in fetches
     )
