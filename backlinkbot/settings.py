@@ -69,6 +69,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Decompression bombs become failed pages instead of silent skips.
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "backlinkbot.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 590,
+    # Proxies from the environment, as Scrapy's, with no_proxy read once.
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
+    "backlinkbot.downloadermiddlewares.httpproxy.HttpProxyMiddleware": 750,
 }
 # Traps and budgets on the requests the spider yields (the links are kept).
 SPIDER_MIDDLEWARES = {
