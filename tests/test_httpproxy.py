@@ -76,9 +76,6 @@ def test_environment_is_read_once() -> None:
 def test_enabled_in_place_of_scrapys() -> None:
     from backlinkbot import settings
 
-    assert settings.DOWNLOADER_MIDDLEWARES[
-        "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware"
-    ] is None
-    assert settings.DOWNLOADER_MIDDLEWARES[
-        "backlinkbot.downloadermiddlewares.httpproxy.HttpProxyMiddleware"
-    ] == 750
+    middlewares = settings.DOWNLOADER_MIDDLEWARES
+    assert middlewares["scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware"] is None
+    assert middlewares["backlinkbot.downloadermiddlewares.httpproxy.HttpProxyMiddleware"] == 750

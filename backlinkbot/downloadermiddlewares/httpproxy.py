@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import functools
 from typing import TYPE_CHECKING
-from urllib.request import getproxies_environment, proxy_bypass_environment
+from urllib.request import (  # type: ignore[attr-defined]  # not in typeshed
+    getproxies_environment,
+    proxy_bypass_environment,
+)
 
 from scrapy.downloadermiddlewares.httpproxy import (
     HttpProxyMiddleware as _ScrapyHttpProxyMiddleware,
