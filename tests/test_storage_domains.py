@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from pymongo.errors import OperationFailure
 
 from backlinkbot.storage.domains import count_domains, recount_all, recount_domains, subnet
 from backlinkbot.storage.schema import ensure_indexes
@@ -102,3 +104,57 @@ def test_sink_recount_leaves_big_domains_to_the_batch_job(mongo_db: Any) -> None
     assert recount_domains(mongo_db, ["hub.net"], max_links=2) == 1  # not counted yet
     assert recount_domains(mongo_db, ["hub.net"], max_links=2) == 0  # now known as big
     assert recount_domains(mongo_db, ["hub.net"]) == 1
+
+
+def _random_links(mongo_db: Any, seed: int) -> list[str]:
+    """Link documents as the writer stores them, with what the counts read
+    varied at random: a missing, null or empty IP, nofollow, first seen over
+    60 days, lost or live. Returns the target domains."""
+    rng = random.Random(seed)
+    targets = [f"t{j}.com" for j in range(6)]
+    docs = []
+    for i in range(600):
+        src = rng.randrange(40)
+        doc: dict[str, Any] = {
+            "_id": f"e{i}", "dst_domain": rng.choice(targets), "src_domain": f"s{src % 25}.org",
+            "src_host": f"h{src}.s{src % 25}.org", "nofollow": rng.random() < 0.3,
+            "first_seen": T0 - timedelta(days=rng.randrange(60)),
+            "lost_at": None if rng.random() < 0.8 else T0 - timedelta(days=rng.randrange(40)),
+        }  # fmt: skip
+        ip = rng.choice(["missing", None, "", f"10.{src % 3}.{src}.1", f"2001:db8:{src}::1"])
+        if ip != "missing":
+            doc["src_ip"] = ip
+        docs.append(doc)
+    mongo_db.links.insert_many(docs)
+    return targets
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_server_grouped_counts_equal_counts_from_the_links(mongo_db: Any, seed: int) -> None:
+    ensure_indexes(mongo_db)
+    targets = _random_links(mongo_db, seed)
+    grouped = count_domains(mongo_db, [*targets, "none.example"], now=T0)
+    # The batch job counts each domain from its links, in Python.
+    assert recount_all(mongo_db, now=T0) == len(targets)
+    stored = {d["_id"]: d for d in mongo_db.domains.find()}
+    for domain in targets:
+        assert grouped[domain] == {k: stored[domain][k] for k in grouped[domain]}, domain
+    assert grouped["none.example"]["backlinks"] == 0
+    live = [d for d in mongo_db.links.find({}, {"lost_at": 1}) if d.get("lost_at") is None]
+    assert sum(grouped[d]["backlinks"] for d in targets) == len(live) > 0
+
+
+def test_a_group_the_server_refuses_is_counted_from_the_links(
+    mongo_db: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    ensure_indexes(mongo_db)
+    targets = _random_links(mongo_db, 4)
+    expected = count_domains(mongo_db, targets, now=T0)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise OperationFailure("BSONObjectTooLarge", code=10334)
+
+    monkeypatch.setattr("backlinkbot.storage.domains._grouped_live", refuse)
+    with caplog.at_level("INFO", logger="backlinkbot.storage.domains"):
+        assert count_domains(mongo_db, targets, now=T0) == expected
+    assert "refused to group them (10334)" in caplog.text

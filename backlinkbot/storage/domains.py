@@ -3,10 +3,18 @@
 For each registrable domain that links were added to or lost from, count from
 ``links`` its live backlinks (dofollow / nofollow), referring domains, hosts,
 IP addresses and /24 subnets, and the links new and lost over the last 7 and
-30 days, and set them on its ``domains`` document. Two indexed, projected
-reads per batch of domains (``dst_domain_live`` for the live links,
-``dst_domain_time`` for the recently lost ones). Ranking adds its own fields
-to the same documents.
+30 days, and set them on its ``domains`` document. Per batch of domains, the
+server groups the live links by domain (``dst_domain_live``): two
+``$group`` aggregations, one for the counts and distinct referrers, one for
+the nofollow links, so only one document per domain crosses the wire; the
+recently lost links are one more indexed read (``dst_domain_time``), made
+only when any link was lost lately. Ranking adds its own fields to the same
+documents.
+
+A domain's group holds its distinct referrers and the first-seen times of
+its live links in one document, which MongoDB limits to 16 MB; a batch whose
+group the server refuses (a very big domain, when ``max_links`` allows one)
+is counted from the links themselves instead, one domain at a time.
 
 A recount costs time proportional to the domain's live backlinks, so the sink
 leaves domains above ``max_links`` to the batch job :func:`recount_all`
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import functools
 import ipaddress
+import logging
 import os
 import sys
 import time
@@ -28,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import UpdateOne
+from pymongo.errors import OperationFailure
 
 from .schema import DOMAINS, LINKS
 
@@ -35,6 +45,8 @@ if TYPE_CHECKING:
     from pymongo.database import Database
 
 __all__ = ["count_domains", "recount_all", "recount_domains", "subnet"]
+
+logger = logging.getLogger(__name__)
 
 #: The windows of the new/lost counts, in days.
 WINDOWS = (7, 30)
@@ -80,13 +92,70 @@ def count_domains(
     now = now or datetime.now(UTC)
     since = {days: now - timedelta(days=days) for days in WINDOWS}
     wanted = sorted(set(domains))
-    lost = _recent_losses(db, since, {"dst_domain": {"$in": wanted}})
+    query = {"dst_domain": {"$in": wanted}}
+    lost = _recent_losses(db, since, query)
     counts = {d: _finish(_empty()) for d in wanted}
-    for domain, docs in _live_by_domain(db, {"dst_domain": {"$in": wanted}}):
-        counts[domain] = _count_live(docs, since)
+    try:
+        counts.update(_grouped_live(db, query, since))
+    except OperationFailure as exc:
+        # A group over the server's document or memory limit: count from
+        # the links, holding one domain's referrers at a time.
+        logger.info("Counting %d domain(s) from their links: the server refused to group"
+                    " them (%s)", len(wanted), exc.code)  # fmt: skip
+        for domain, docs in _live_by_domain(db, query):
+            counts[domain] = _count_live(docs, since)
     for domain, extra in lost.items():
         for key, value in extra.items():
             counts[domain][key] += value
+    return counts
+
+
+#: One document per target domain: its live links' count, distinct
+#: referrers and first-seen times (the nofollow count is a second group:
+#: ``$cond`` inside ``$group`` is one of the things nx-27017 gets wrong).
+_GROUP_LIVE = {
+    "_id": "$dst_domain",
+    "backlinks": {"$sum": 1},
+    "ref_domains": {"$addToSet": "$src_domain"},
+    "ref_hosts": {"$addToSet": "$src_host"},
+    "ref_ips": {"$addToSet": "$src_ip"},
+    "first_seen": {"$push": "$first_seen"},
+}
+
+
+def _grouped_live(
+    db: Database[dict[str, Any]], query: dict[str, Any], since: dict[int, datetime]
+) -> dict[str, dict[str, int]]:
+    """The live-link counts of the domains ``query`` selects, grouped by the
+    server; as :func:`_count_live` counts them from the links."""
+    live = {**query, "lost_at": None}
+    by_domain = {"_id": "$dst_domain", "n": {"$sum": 1}}
+    nofollow = {
+        row["_id"]: row["n"]
+        for row in db[LINKS].aggregate(
+            [{"$match": {**live, "nofollow": True}}, {"$group": by_domain}], allowDiskUse=True
+        )
+    }
+    counts = {}
+    for row in db[LINKS].aggregate([{"$match": live}, {"$group": _GROUP_LIVE}], allowDiskUse=True):
+        ips = {ip for ip in row["ref_ips"] if ip}
+        new = {days: 0 for days in WINDOWS}
+        for first in row["first_seen"]:
+            if first is not None:
+                for days, start in since.items():
+                    new[days] += first >= start
+        backlinks = row["backlinks"]
+        counts[row["_id"]] = {
+            "backlinks": backlinks,
+            "backlinks_dofollow": backlinks - nofollow.get(row["_id"], 0),
+            "backlinks_nofollow": nofollow.get(row["_id"], 0),
+            "referring_domains": len(set(row["ref_domains"])),
+            "referring_hosts": len(set(row["ref_hosts"])),
+            "referring_ips": len(ips),
+            "referring_subnets": len({subnet(ip) for ip in ips} - {None}),
+            **{f"new_{days}d": new[days] for days in WINDOWS},
+            **{f"lost_{days}d": 0 for days in WINDOWS},
+        }
     return counts
 
 
