@@ -156,19 +156,24 @@ class GraphWriter:
         return [e for e in page.edges if e.external]
 
     @staticmethod
-    def _valid_edges(page: PageItem, edges: list[Edge], result: WriteResult) -> list[Edge]:
-        """The edges whose documents pass validation; the others are counted."""
+    def _valid_edges(
+        page: PageItem, edges: list[Edge], result: WriteResult
+    ) -> tuple[list[Edge], list[dict[str, Any]]]:
+        """The edges whose documents pass validation, and those documents
+        (as first seen at this fetch); the others are counted."""
         seen = second(page.fetched_at)
-        valid = []
+        valid, documents = [], []
         for edge in edges:
+            document = edge_document(edge, seen, page.ip)
             try:
-                validate_link_document(edge_document(edge, seen, page.ip))
+                validate_link_document(document)
             except InvalidDocument as exc:
                 result.invalid[f"link_{exc.field}"] += 1
                 logger.warning("Not storing a link of %s: %s", page.url, exc)
                 continue
             valid.append(edge)
-        return valid
+            documents.append(document)
+        return valid, documents
 
     def write(self, batch: list[PageItem]) -> WriteResult:
         result = WriteResult()
@@ -197,7 +202,9 @@ class GraphWriter:
 
         for page in pages:
             failed = _page_failed(page)
-            stored = [] if failed else self._valid_edges(page, self.stored_edges(page), result)
+            stored, documents = (
+                ([], []) if failed else self._valid_edges(page, self.stored_edges(page), result)
+            )
             fields = _page_fields(page, stored)
             try:
                 # Nothing malformed reaches MongoDB (backlinkbot.safety.validate).
@@ -213,7 +220,7 @@ class GraphWriter:
             if doc is None:
                 new_pages.append({"_id": page.url, **fields, "first_fetched": page.fetched_at,
                                   "links_refreshed_at": seen})  # fmt: skip
-                link_inserts.extend(edge_document(e, seen, page.ip) for e in stored)
+                link_inserts.extend(documents)
                 result.links_inserted += len(stored)
                 result.touched_domains.update(e.dst_domain for e in stored)
                 continue
