@@ -163,7 +163,8 @@ BACKLINKBOT_MAX_REDIRECTS = 5
 BACKLINKBOT_HOST_DELAY = 0.25
 #: Seconds between two requests to one IP address, cluster-wide, whichever
 #: hosts it serves; 0 = no per-IP spacing (per host only). Addresses are
-#: learned from direct answers (not through a proxy).
+#: resolved before a host's first request and learned from direct answers
+#: (not through a proxy, which resolves host names itself).
 BACKLINKBOT_IP_DELAY = 0.0
 #: Seconds a request handed to a worker stays leased without renewal; a dead
 #: worker's requests return to the queue this long after its last renewal.

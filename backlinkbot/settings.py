@@ -72,6 +72,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Proxies from the environment, as Scrapy's, with no_proxy read once.
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "backlinkbot.downloadermiddlewares.httpproxy.HttpProxyMiddleware": 750,
+    # Per-IP spacing (BACKLINKBOT_IP_DELAY) for robots.txt and first contacts,
+    # once the proxy is known; disabled unless the setting is above 0.
+    "backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing": 760,
 }
 # Traps and budgets on the requests the spider yields (the links are kept).
 SPIDER_MIDDLEWARES = {

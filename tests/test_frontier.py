@@ -21,7 +21,7 @@ from backlinkbot.frontier.cluster import Cluster
 from backlinkbot.frontier.dupefilter import URLDupeFilter
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.leases import Leases
-from backlinkbot.frontier.queue import OVER_BUDGET, QUEUED, SEEN, FrontierQueue
+from backlinkbot.frontier.queue import IP_SPACED, OVER_BUDGET, QUEUED, SEEN, FrontierQueue
 from backlinkbot.frontier.recent import RecentURLs
 from backlinkbot.frontier.scheduler import FrontierScheduler
 from backlinkbot.signals import pages_stored
@@ -296,12 +296,14 @@ def test_hosts_at_one_address_share_its_delay_across_workers(
         for i in range(3):
             one.push(Request(f"http://{host}.com/{i}", priority=-i))
     taken: dict[str, list[float]] = {}
+    spaced: dict[str, set[bool]] = {}
     deadline = time.monotonic() + 5
     while sum(map(len, taken.values())) < 12 and time.monotonic() < deadline:
         for queue in (one, two):
             for request in queue.pop_many(4):
                 host = request.url.split("/")[2]
                 taken.setdefault(host, []).append(time.monotonic())
+                spaced.setdefault(host, set()).add(bool(request.meta.get(IP_SPACED)))
         time.sleep(0.01)
     assert {host: len(times) for host, times in taken.items()} == {
         "a.com": 3, "b.com": 3, "c.com": 3, "d.com": 3,
@@ -313,11 +315,15 @@ def test_hosts_at_one_address_share_its_delay_across_workers(
     order = sorted((t, h) for h in ("a.com", "b.com") for t in taken[h])
     assert [h for _, h in order][:4] in (["a.com", "b.com"] * 2, ["b.com", "a.com"] * 2)
     # c.com has an address of its own, spaced alike but not behind a.com and
-    # b.com; d.com's address is not known: spaced per host only (no delay).
+    # b.com; d.com's address is not known: one request per IP delay, not
+    # marked as spaced by address (the worker spaces it by the address it
+    # resolves, AddressSpacing).
     own = sorted(taken["c.com"])
     assert min(b - a for a, b in itertools.pairwise(own)) >= 0.3 - 0.05
     assert own[2] < shared[4]
-    assert max(taken["d.com"]) - min(taken["d.com"]) < 0.3
+    unknown = sorted(taken["d.com"])
+    assert min(b - a for a, b in itertools.pairwise(unknown)) >= 0.3 - 0.05
+    assert spaced == {"a.com": {True}, "b.com": {True}, "c.com": {True}, "d.com": {False}}
 
 
 def test_without_an_address_delay_hosts_at_one_address_are_independent(

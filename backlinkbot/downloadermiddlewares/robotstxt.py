@@ -49,13 +49,15 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
 
-__all__ = ["DISALLOW_ALL", "MAX_REDIRECTS", "RobotsTxtMiddleware"]
+__all__ = ["DISALLOW_ALL", "MAX_REDIRECTS", "ROBOTS_REQUEST", "RobotsTxtMiddleware"]
 
 logger = logging.getLogger(__name__)
 
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 #: Redirect hops followed for one robots.txt (RFC 9309 section 2.3.1.2).
 MAX_REDIRECTS = 5
+#: ``Request.meta`` key set on this middleware's own robots.txt requests.
+ROBOTS_REQUEST = "backlinkbot_robots"
 _TIMEOUTS = (net_error.TimeoutError, defer.TimeoutError, TimeoutError)
 
 
@@ -145,7 +147,7 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxt):
             request = Request(
                 url,
                 priority=self.DOWNLOAD_PRIORITY,
-                meta={"dont_obey_robotstxt": True},
+                meta={"dont_obey_robotstxt": True, ROBOTS_REQUEST: True},
                 callback=NO_CALLBACK,
             )
             try:

@@ -9,9 +9,10 @@ to, and a host whose address is new or changed is written to the hash
 came through a proxy says nothing about the host's address (it is the
 proxy's) and is skipped, so behind a proxy the spacing is per host only.
 
-Requests handed out before a host's first answer (with a host delay, only
-its first page, which then waits for robots.txt) and robots.txt itself are
-spaced per host only; later ones per IP too. While Redis cannot be
+Before a host's first answer its address comes from resolving the host
+(:class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`,
+which also spaces robots.txt and those first requests); here a changed
+address replaces the recorded one. While Redis cannot be
 reached the address is not recorded (counted under
 ``backlinkbot/frontier/redis_errors``) and is sent again with the host's
 next response.

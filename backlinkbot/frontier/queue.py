@@ -17,7 +17,10 @@ pops, atomically:
    responses by :class:`~backlinkbot.extensions.hostaddresses.HostAddresses`)
    was used less than that long ago waits until the address is free
    (``<prefix>:ip_ready``), and the host just served goes behind the others
-   waiting for it.
+   waiting for it. A host whose address is not known yet gets one request
+   per IP delay, marked as not spaced by address (no ``IP_SPACED`` in its
+   meta): the worker resolves its host and spaces it by the address before
+   it is sent (:class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`).
 
 So the spacing holds for all workers together, hosts are served round-robin
 by readiness (one huge site cannot starve the others), and a request is
@@ -46,7 +49,7 @@ from .serializer import request_to_dict
 if TYPE_CHECKING:
     from scrapy import Request, Spider
 
-__all__ = ["OVER_BUDGET", "QUEUED", "SEEN", "Bits", "Entry", "FrontierQueue"]
+__all__ = ["IP_SPACED", "OVER_BUDGET", "QUEUED", "SEEN", "Bits", "Entry", "FrontierQueue"]
 
 # KEYS: hosts, queued, host_pages. ARGV[1]: host queue base; ARGV[2]: host
 # budget (0 = none); then five per request: bloom key ('' = not filtered),
@@ -93,7 +96,8 @@ return out
 # paused, host_ip, ip_ready. ARGV: worker, page budget, lease timeout, default
 # delay, host queue base, per-IP delay (0 = none), then one lease id per
 # request wanted. Returns the requests taken (fewer when no more host is
-# ready), in the order they were taken.
+# ready), in the order they were taken, and for each 1 when it was spaced by
+# its host's address, else 0.
 _POP = """
 if redis.call('EXISTS', KEYS[8]) == 1 then return {} end
 local budget = tonumber(ARGV[2])
@@ -109,6 +113,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local expiry = now + tonumber(ARGV[3])
 local out = {}
+local spaced = {}
 for _ = 1, 100 + wanted do
   if #out >= wanted then break end
   local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
@@ -139,12 +144,17 @@ for _ = 1, 100 + wanted do
       redis.call('HSET', KEYS[10], ip, now + ip_delay)
       -- Behind the hosts waiting for the same address: they take turns.
       if next_time <= now + ip_delay then next_time = now + ip_delay + 0.000001 end
+    elseif ip_delay > 0 and next_time < now + ip_delay then
+      -- Address not known yet: one request per IP delay, which the worker
+      -- spaces by the address it resolves (AddressSpacing).
+      next_time = now + ip_delay
     end
     -- A host without delay goes behind every other ready host: round-robin.
     redis.call('ZADD', KEYS[1], next_time, host)
     redis.call('ZADD', KEYS[3], expiry, lease)
     redis.call('HSET', KEYS[4], lease, host .. '\\t' .. top[2] .. '\\t' .. top[1])
     out[#out + 1] = top[1]
+    spaced[#spaced + 1] = ip and 1 or 0
   end
 end
 if #out > 0 then
@@ -152,8 +162,11 @@ if #out > 0 then
   redis.call('HSET', KEYS[5], ARGV[1], now)
   redis.call('INCRBY', KEYS[6], #out)
 end
-return out
+return {out, spaced}
 """
+
+#: ``Request.meta`` key of a request the pop spaced by its host's address.
+IP_SPACED = "backlinkbot_ip_spaced"
 
 #: What :meth:`FrontierQueue.push_many` did with each request.
 SEEN, QUEUED, OVER_BUDGET = 0, 1, 2
@@ -270,9 +283,12 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
             args=[self.worker, self.max_pages, self.leases.timeout, self.host_delay,
                   k.requests, self.ip_delay, *ids],
         )  # fmt: skip
+        taken, spaced = taken or ([], [])
         requests: list[Request] = []
-        for data, lease in zip(taken, ids, strict=False):
+        for data, by_address, lease in zip(taken, spaced, ids, strict=False):
             request: Request = self._decode_request(data)
+            if by_address:
+                request.meta[IP_SPACED] = True
             self.leases.hold(request.url, lease)
             requests.append(request)
         return requests

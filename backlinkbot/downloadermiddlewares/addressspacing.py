@@ -1,0 +1,131 @@
+"""Per-IP spacing for the requests the frontier could not space by address.
+
+With ``BACKLINKBOT_IP_DELAY`` above 0 the frontier's pop spaces the hosts
+that share an IP address, once it knows the host's address
+(``<prefix>:host_ip``), and marks such requests (``meta[IP_SPACED]``). Two
+kinds of request never meet that check: the ones handed out for a host whose
+address nobody has recorded yet (a new crawl's first contact with every
+host; the pop gives such a host one request per IP delay), and robots.txt,
+which the robots middleware fetches itself. For those, this middleware
+resolves the host before anything is sent (through the crawl's resolver and
+its cache, which the connection then uses too), records the address in
+``<prefix>:host_ip`` (from then on the pop spaces the host by it), and takes
+the address's next free time in ``<prefix>:ip_ready`` by the pop's own rule
+and clock (Redis ``TIME``): while the address is busy the request waits, in
+the downloader. Behind a proxy the proxy resolves host names, so proxied
+requests pass unchanged (spacing per host only). While Redis cannot be
+reached, requests pass unspaced by address (counted under
+``backlinkbot/frontier/redis_errors``); a host that does not resolve is left
+to fail in the download as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import redis
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy_redis.connection import get_redis_from_settings
+
+from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST
+from backlinkbot.frontier.cluster import RedisOutage, fail_fast
+from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.frontier.queue import IP_SPACED
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+__all__ = ["AddressSpacing"]
+
+logger = logging.getLogger(__name__)
+
+# KEYS: host_ip, ip_ready. ARGV: host, ip, IP delay. Records the host's
+# address, then takes the address's next free time as the frontier's pop
+# does: free now -> it is now + delay and 0 is returned; busy -> the seconds
+# until it is free (a string: Lua numbers come back as integers).
+_TAKE_ADDRESS = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local free = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+if free > now then
+  return tostring(free - now)
+end
+redis.call('HSET', KEYS[2], ARGV[2], now + tonumber(ARGV[3]))
+return '0'
+"""
+
+Resolve = Callable[[str], Awaitable[str]]
+
+
+class AddressSpacing:
+    def __init__(
+        self, server: Any, keys: CrawlKeys, delay: float, stats: StatsCollector, resolve: Resolve
+    ) -> None:
+        self.server = server
+        self.keys = keys
+        self.delay = delay
+        self.stats = stats
+        self.resolve = resolve
+        self.outage = RedisOutage(stats, logger)
+        self.take_address = server.register_script(_TAKE_ADDRESS)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AddressSpacing:
+        settings = crawler.settings
+        delay = settings.getfloat("BACKLINKBOT_IP_DELAY")
+        if delay <= 0:
+            raise NotConfigured("BACKLINKBOT_IP_DELAY is 0")
+        assert crawler.stats is not None
+
+        async def resolve(host: str) -> str:
+            from twisted.internet import reactor
+
+            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
+            return str(address)
+
+        return cls(
+            fail_fast(get_redis_from_settings(settings)),
+            CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))),
+            delay,
+            crawler.stats,
+            resolve,
+        )
+
+    async def process_request(self, request: Request) -> None:
+        host = urlparse_cached(request).hostname
+        if not host or request.meta.get("proxy"):
+            return
+        if request.meta.get(IP_SPACED) and not request.meta.get(ROBOTS_REQUEST):
+            return  # the frontier spaced it by its address
+        try:
+            ip = str(ipaddress.ip_address(host))
+        except ValueError:
+            try:
+                ip = await self.resolve(host)
+            except Exception:
+                return  # the download reports the failure
+        await self._take(host, ip)
+
+    async def _take(self, host: str, ip: str) -> None:
+        """Record ``host``'s address and wait until the address is free."""
+        while not self.outage.waiting():
+            keys = [self.keys.host_ip, self.keys.ip_ready]
+            try:
+                wait = float(self.take_address(keys=keys, args=[host, ip, self.delay]))
+            except redis.RedisError as exc:
+                self.outage.failed("spacing a request by its address", exc)
+                return
+            self.outage.succeeded()
+            if wait <= 0:
+                return
+            self.stats.inc_value("backlinkbot/frontier/address_waits")
+            await asyncio.sleep(wait)
