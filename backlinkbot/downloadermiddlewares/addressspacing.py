@@ -21,7 +21,6 @@ to fail in the download as usual.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.connection import get_redis_from_settings
@@ -128,4 +128,4 @@ class AddressSpacing:
             if wait <= 0:
                 return
             self.stats.inc_value("backlinkbot/frontier/address_waits")
-            await asyncio.sleep(wait)
+            await sleep(wait)  # asyncio's or Twisted's, by the reactor
