@@ -51,7 +51,7 @@ class BacklinkbotAddon:
             # A class constant of the engine, read when the engine opens the
             # spider (after add-ons ran); one crawler per worker process.
             ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = poll
-        keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+        keys = CrawlKeys.from_settings(settings)
         settings.set("SCHEDULER_QUEUE_KEY", keys.requests, priority="addon")
         settings.set("SCHEDULER_DUPEFILTER_KEY", keys.dupefilter, priority="addon")
         settings.set("REDIS_START_URLS_KEY", keys.start_urls, priority="addon")

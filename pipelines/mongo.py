@@ -50,7 +50,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, task, threads
 
 from backlinkbot import signals as our_signals
-from backlinkbot.frontier.cluster import fail_fast
+from backlinkbot.frontier.cluster import shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.items import PageItem
 from backlinkbot.storage.buffer import Batch, SpillBuffer
@@ -140,10 +140,8 @@ class MongoSinkPipeline:
         database = str(settings.get("MONGODB_DATABASE") or "backlinkbot")
         dirty = None
         if settings.get("REDIS_URL"):
-            from scrapy_redis.connection import get_redis_from_settings
-
-            keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
-            server = fail_fast(get_redis_from_settings(settings))
+            keys = CrawlKeys.from_settings(settings)
+            server = shared_redis(settings)
             dirty = DirtyDomains(server, keys.dirty_domains(database))
         pipeline = cls(
             str(uri),

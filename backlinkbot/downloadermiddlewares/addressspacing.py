@@ -31,10 +31,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from scrapy_redis.connection import get_redis_from_settings
 
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST
-from backlinkbot.frontier.cluster import RedisOutage, fail_fast
+from backlinkbot.frontier.cluster import RedisOutage, shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED
 
@@ -93,8 +92,8 @@ class AddressSpacing:
             return str(address)
 
         return cls(
-            fail_fast(get_redis_from_settings(settings)),
-            CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))),
+            shared_redis(settings),
+            CrawlKeys.from_settings(settings),
             delay,
             crawler.stats,
             resolve,

@@ -67,7 +67,7 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxt):
         settings = crawler.settings
         self.cache_seconds = settings.getint("BACKLINKBOT_ROBOTS_CACHE_SECONDS")
         self.retry_seconds = settings.getint("BACKLINKBOT_ROBOTS_RETRY_SECONDS")
-        self.keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+        self.keys = CrawlKeys.from_settings(settings)
         self.server: redis.Redis | None = None
         self._expires: dict[str, float] = {}
         crawler.signals.connect(self._open, signal=signals.spider_opened)

@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 import redis
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet import task
 
-from backlinkbot.frontier.cluster import RedisOutage, fail_fast
+from backlinkbot.frontier.cluster import RedisOutage, shared_redis
 from backlinkbot.frontier.keys import CrawlKeys, worker_name
 
 if TYPE_CHECKING:
@@ -71,8 +70,8 @@ class ClusterStats:
         ext = cls(
             # A push whose answer was lost is not sent again by redis-py (it
             # would count twice) but with the next one, the pause shorter.
-            fail_fast(get_redis_from_settings(settings)),
-            CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))),
+            shared_redis(settings),
+            CrawlKeys.from_settings(settings),
             worker_name(settings),
             crawler.stats,
             interval,

@@ -27,9 +27,8 @@ import redis
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
-from scrapy_redis.connection import get_redis_from_settings
 
-from backlinkbot.frontier.cluster import RedisOutage, fail_fast
+from backlinkbot.frontier.cluster import RedisOutage, shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
 
 if TYPE_CHECKING:
@@ -63,8 +62,8 @@ class HostAddresses:
             raise NotConfigured("BACKLINKBOT_IP_DELAY is 0")
         assert crawler.stats is not None
         ext = cls(
-            fail_fast(get_redis_from_settings(settings)),
-            CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))),
+            shared_redis(settings),
+            CrawlKeys.from_settings(settings),
             crawler.stats,
         )
         crawler.signals.connect(ext.response_received, signal=signals.response_received)

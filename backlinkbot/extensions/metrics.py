@@ -109,7 +109,7 @@ class PrometheusMetrics:
         ext = cls(
             crawler,
             get_redis_from_settings(settings),
-            CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))),
+            CrawlKeys.from_settings(settings),
             worker_name(settings),
             port=port,
             span=max(1, settings.getint("BACKLINKBOT_METRICS_PORT_SPAN")),

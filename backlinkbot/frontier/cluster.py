@@ -28,10 +28,11 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from scrapy_redis.connection import get_redis_from_settings
 
 from .keys import CrawlKeys
 
-__all__ = ["REDIS_ERRORS", "Cluster", "RedisOutage", "fail_fast"]
+__all__ = ["REDIS_ERRORS", "Cluster", "RedisOutage", "fail_fast", "shared_redis"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ def fail_fast(server: Any) -> Any:
     if hasattr(server, "set_retry"):
         server.set_retry(Retry(NoBackoff(), 0))
     return server
+
+
+def shared_redis(settings: Any) -> Any:
+    """The crawl's Redis client (scrapy-redis's ``REDIS_*`` settings), failing
+    fast (:func:`fail_fast`)."""
+    return fail_fast(get_redis_from_settings(settings))
 
 
 class RedisOutage:

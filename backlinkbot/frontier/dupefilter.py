@@ -63,7 +63,7 @@ class URLDupeFilter(RFPDupeFilter):  # type: ignore[misc]
         settings = crawler.settings
         return cls(
             get_redis_from_settings(settings),
-            CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX"))).dupefilter,
+            CrawlKeys.from_settings(settings).dupefilter,
             debug=settings.getbool("DUPEFILTER_DEBUG"),
             stats=crawler.stats,
             geometry=BloomGeometry.for_capacity(

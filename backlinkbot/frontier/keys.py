@@ -24,6 +24,11 @@ def worker_name(settings: Any) -> str:
 class CrawlKeys:
     prefix: str
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> CrawlKeys:
+        """The keys of the crawl ``BACKLINKBOT_REDIS_PREFIX`` names."""
+        return cls(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+
     @property
     def requests(self) -> str:
         """Base name of the per-host request queues (``<requests>:<host>``:

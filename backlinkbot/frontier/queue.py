@@ -204,7 +204,7 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
     def __init__(self, server: Any, spider: Spider, key: str, serializer: Any = None) -> None:
         super().__init__(server, spider, key, serializer)
         settings = spider.crawler.settings
-        self.keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+        self.keys = CrawlKeys.from_settings(settings)
         self.worker = worker_name(settings)
         self.max_pages = settings.getint("BACKLINKBOT_MAX_PAGES")
         self.max_host_pages = settings.getint("BACKLINKBOT_MAX_HOST_PAGES")

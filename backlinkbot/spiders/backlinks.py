@@ -95,7 +95,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
     def setup_redis(self, crawler: Crawler | None = None) -> None:
         crawler = crawler or self.crawler
         settings = crawler.settings
-        keys = CrawlKeys(str(settings.get("BACKLINKBOT_REDIS_PREFIX")))
+        keys = CrawlKeys.from_settings(settings)
         self.redis_key = keys.start_urls
         super().setup_redis(crawler)
         # Seeds are read with LRANGE + LTRIM: sent twice by redis-py's own
