@@ -137,25 +137,22 @@ def _grouped_live(
         )
     }
     counts = {}
-    for row in db[LINKS].aggregate([{"$match": live}, {"$group": _GROUP_LIVE}], allowDiskUse=True):
-        ips = {ip for ip in row["ref_ips"] if ip}
-        new = {days: 0 for days in WINDOWS}
-        for first in row["first_seen"]:
-            if first is not None:
-                for days, start in since.items():
-                    new[days] += first >= start
-        backlinks = row["backlinks"]
-        counts[row["_id"]] = {
-            "backlinks": backlinks,
-            "backlinks_dofollow": backlinks - nofollow.get(row["_id"], 0),
-            "backlinks_nofollow": nofollow.get(row["_id"], 0),
-            "referring_domains": len(set(row["ref_domains"])),
-            "referring_hosts": len(set(row["ref_hosts"])),
-            "referring_ips": len(ips),
-            "referring_subnets": len({subnet(ip) for ip in ips} - {None}),
-            **{f"new_{days}d": new[days] for days in WINDOWS},
-            **{f"lost_{days}d": 0 for days in WINDOWS},
-        }
+    for group in db[LINKS].aggregate(
+        [{"$match": live}, {"$group": _GROUP_LIVE}], allowDiskUse=True
+    ):
+        ips = {ip for ip in group["ref_ips"] if ip}
+        row = _empty()
+        row.update(
+            backlinks=group["backlinks"],
+            dofollow=group["backlinks"] - nofollow.get(group["_id"], 0),
+            ref_domains=set(group["ref_domains"]),
+            ref_hosts=set(group["ref_hosts"]),
+            ref_ips=ips,
+            ref_subnets={subnet(ip) for ip in ips},
+        )
+        for first in group["first_seen"]:
+            _count_new(row, first, since)
+        counts[group["_id"]] = _finish(row)
     return counts
 
 
@@ -174,7 +171,7 @@ def _recent_losses(
     for doc in cursor.batch_size(5000):
         recent = lost.setdefault(doc["dst_domain"], {"new_7d": 0, "new_30d": 0, "lost_7d": 0,
                                                   "lost_30d": 0})  # fmt: skip
-        _count_new(recent, doc, since)
+        _count_new(recent, doc.get("first_seen"), since)
         for days, start in since.items():
             if doc["lost_at"] >= start:
                 recent[f"lost_{days}d"] += 1
@@ -197,11 +194,11 @@ def _add_live(row: dict[str, Any], doc: dict[str, Any], since: dict[int, datetim
     if doc.get("src_ip"):
         row["ref_ips"].add(doc["src_ip"])
         row["ref_subnets"].add(subnet(doc["src_ip"]))
-    _count_new(row, doc, since)
+    _count_new(row, doc.get("first_seen"), since)
 
 
-def _count_new(row: dict[str, Any], doc: dict[str, Any], since: dict[int, datetime]) -> None:
-    first = doc.get("first_seen")
+def _count_new(row: dict[str, Any], first: datetime | None, since: dict[int, datetime]) -> None:
+    """Count a link first seen at ``first`` into the row's new links."""
     if first is None:
         return
     for days, start in since.items():
