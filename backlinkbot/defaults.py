@@ -163,8 +163,9 @@ BACKLINKBOT_MAX_REDIRECTS = 5
 BACKLINKBOT_HOST_DELAY = 0.25
 #: Seconds between two requests to one IP address, cluster-wide, whichever
 #: hosts it serves; 0 = no per-IP spacing (per host only). Addresses are
-#: resolved before a host's first request and learned from direct answers
-#: (not through a proxy, which resolves host names itself).
+#: resolved before a host's first request and learned from direct answers;
+#: through a proxy, which resolves host names itself, none is known and each
+#: host gets one request per IP delay.
 BACKLINKBOT_IP_DELAY = 0.0
 #: Seconds a request handed to a worker stays leased without renewal; a dead
 #: worker's requests return to the queue this long after its last renewal.

@@ -13,7 +13,8 @@ its cache, which the connection then uses too), records the address in
 the address's next free time in ``<prefix>:ip_ready`` by the pop's own rule
 and clock (Redis ``TIME``): while the address is busy the request waits, in
 the downloader. Behind a proxy the proxy resolves host names, so proxied
-requests pass unchanged (spacing per host only). While Redis cannot be
+requests pass unchanged: their hosts keep the pop's one request per IP
+delay, each host on its own. While Redis cannot be
 reached, requests pass unspaced by address (counted under
 ``backlinkbot/frontier/redis_errors``); a host that does not resolve is left
 to fail in the download as usual.

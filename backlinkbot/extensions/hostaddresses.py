@@ -7,7 +7,8 @@ robots.txt first, then its pages) carries the address the worker connected
 to, and a host whose address is new or changed is written to the hash
 ``<prefix>:host_ip``, once per worker, with one ``HSET``. A response that
 came through a proxy says nothing about the host's address (it is the
-proxy's) and is skipped, so behind a proxy the spacing is per host only.
+proxy's) and is skipped, so behind a proxy each host keeps the pop's rule
+for an unknown address: one request per IP delay, each host on its own.
 
 Before a host's first answer its address comes from resolving the host
 (:class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`,
