@@ -85,19 +85,12 @@ class AddressSpacing:
         if delay <= 0:
             raise NotConfigured("BACKLINKBOT_IP_DELAY is 0")
         assert crawler.stats is not None
-
-        async def resolve(host: str) -> str:
-            from twisted.internet import reactor
-
-            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
-            return str(address)
-
         return cls(
             shared_redis(settings),
             CrawlKeys.from_settings(settings),
             delay,
             crawler.stats,
-            resolve,
+            _resolve,
         )
 
     async def process_request(self, request: Request) -> None:
@@ -129,3 +122,12 @@ class AddressSpacing:
                 return
             self.stats.inc_value("backlinkbot/frontier/address_waits")
             await sleep(wait)  # asyncio's or Twisted's, by the reactor
+
+
+async def _resolve(host: str) -> str:
+    """``host``'s address from the crawl's resolver (``TWISTED_DNS_RESOLVER``,
+    with its cache and address checks)."""
+    from twisted.internet import reactor
+
+    address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
+    return str(address)

@@ -136,7 +136,7 @@ def _plain_inclusion(projection: dict[str, Any]) -> tuple[list[str], bool] | Non
             if value not in (0, 1):
                 return None
             continue
-        if value != 1 or isinstance(value, str):
+        if value != 1:
             return None
         if "." in key or key.startswith("$"):
             return None
