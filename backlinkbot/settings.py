@@ -125,6 +125,8 @@ DOWNLOAD_HANDLERS = {
     "http": "backlinkbot.downloadhandlers.http.PooledHTTPDownloadHandler",
     "https": "backlinkbot.downloadhandlers.http.PooledHTTPDownloadHandler",
 }
+# Scrapy's stats without a wrapper around every call (backlinkbot/statscollectors.py).
+STATS_CLASS = "backlinkbot.statscollectors.CrawlStatsCollector"
 # Scrapy parses the source of every callback of every response to warn about
 # `return value` in generators (its cache misses on bound methods).
 WARN_ON_GENERATOR_RETURN_VALUE = False
