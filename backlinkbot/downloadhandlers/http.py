@@ -1,4 +1,5 @@
-"""HTTP(S) downloads that keep their connections to a proxy.
+"""HTTP(S) downloads that keep their connections to a proxy and reuse their
+Twisted agents.
 
 Scrapy's handler keeps at most ``CONCURRENT_REQUESTS_PER_DOMAIN`` idle
 connections per server it connects to. Crawling directly, that is right: no
@@ -9,18 +10,65 @@ each response and a new TCP connection opened for the next one. This handler
 lets the pool keep up to ``CONCURRENT_REQUESTS`` idle connections per server,
 which changes nothing for direct crawling (a host never has more requests in
 flight than its own limit) and reuses proxy connections.
+
+Scrapy also builds a new Twisted agent (a direct, proxy or tunnelling one)
+for every request, from the same few inputs: the proxy, whether the URL is
+https, the proxy credentials of a tunnel, the bind address and the timeout.
+An agent holds only those settings and the shared connection pool, so this
+handler keeps the agents it built, keyed by exactly those inputs, and hands
+the same one to every request that would have got an equal one. That was
+about 2% of a worker's reactor thread.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any
 
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler, _ScrapyAgent
+from scrapy.exceptions import ResponseDataLossError
+from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.deprecate import warn_on_deprecated_spider_attribute
+from scrapy.utils.httpobj import urlparse_cached
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+    from twisted.web.client import Agent
 
 __all__ = ["PooledHTTPDownloadHandler"]
+
+logger = logging.getLogger(__name__)
+
+#: Distinct agents kept; beyond that (many proxies or timeouts) the cache
+#: starts over.
+MAX_AGENTS = 256
+
+
+def _agent_key(request: Request, timeout: float) -> tuple[Any, ...]:
+    """Everything Scrapy's ``_ScrapyAgent._get_agent`` reads of a request."""
+    proxy = request.meta.get("proxy")
+    https = urlparse_cached(request).scheme == "https"
+    tunnel_auth = request.headers.get(b"Proxy-Authorization") if proxy and https else None
+    return (request.meta.get("bindaddress"), proxy, https, tunnel_auth, timeout)
+
+
+class _ReusingAgent(_ScrapyAgent):
+    """Scrapy's per-download agent, taking its Twisted agent from a cache."""
+
+    def __init__(self, *, agents: dict[tuple[Any, ...], Agent], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._agents = agents
+
+    def _get_agent(self, request: Request, timeout: float) -> Agent:
+        key = _agent_key(request, timeout)
+        agent = self._agents.get(key)
+        if agent is None:
+            if len(self._agents) >= MAX_AGENTS:
+                self._agents.clear()
+            agent = self._agents[key] = super()._get_agent(request, timeout)
+        return agent
 
 
 class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
@@ -31,3 +79,31 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
             settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
             settings.getint("CONCURRENT_REQUESTS"),
         )
+        self._agents: dict[tuple[Any, ...], Agent] = {}
+
+    async def download_request(self, request: Request) -> Response:
+        # As HTTP11DownloadHandler.download_request, with the reusing agent.
+        spider = self._crawler.spider
+        if hasattr(spider, "download_maxsize"):
+            warn_on_deprecated_spider_attribute("download_maxsize", "DOWNLOAD_MAXSIZE")
+        if hasattr(spider, "download_warnsize"):
+            warn_on_deprecated_spider_attribute("download_warnsize", "DOWNLOAD_WARNSIZE")
+        agent = _ReusingAgent(
+            agents=self._agents,
+            contextFactory=self._contextFactory,
+            bindAddress=self._bind_address,
+            pool=self._pool,
+            maxsize=getattr(spider, "download_maxsize", self._default_maxsize),
+            warnsize=getattr(spider, "download_warnsize", self._default_warnsize),
+            fail_on_dataloss=self._fail_on_dataloss,
+            crawler=self._crawler,
+            tls_verbose_logging=self._tls_verbose_logging,
+        )
+        try:
+            with wrap_twisted_exceptions():
+                return await maybe_deferred_to_future(agent.download_request(request))
+        except ResponseDataLossError:
+            if not self._fail_on_dataloss_warned:
+                logger.warning(get_dataloss_msg(request.url))
+                self._fail_on_dataloss_warned = True
+            raise
