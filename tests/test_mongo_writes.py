@@ -81,3 +81,40 @@ def test_projections_return_the_asked_fields(
     assert got == expected
     # The stored document is untouched by what a projection picked.
     assert coll.find_one({"_id": 7})["nested"] == {"x": 1, "y": 2}
+
+
+def test_inserted_documents_come_back_as_sent(mongo_db: Any, mongo_uri: str) -> None:
+    """Nested values, bytes, dates, text and server- or client-made ``_id``
+    values survive an insert batch unchanged (the launcher copies only the
+    top level of each document)."""
+    shared = {"deep": {"list": [1, 2.5, None, {"k": "v"}]}}
+    documents = [
+        {"_id": "http://a.example/", "nested": shared, "same": shared, "when":
+         datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC), "blob": b"\x00\xffbytes", "text": "Ünïcödé ✓"},
+        {"n": 1, "flags": [True, False], "empty": {}, "none": None},
+        {"_id": 42, "anchor": "", "nums": [-1, 0, 2**40]},
+    ]  # fmt: skip
+    result = mongo_db["roundtrip"].insert_many(documents, ordered=False)
+    assert result.inserted_ids[0] == "http://a.example/"
+    assert documents[1]["_id"] == result.inserted_ids[1]  # made by pymongo
+    assert shared == {"deep": {"list": [1, 2.5, None, {"k": "v"}]}}
+    with pymongo.MongoClient(mongo_uri, tz_aware=True) as c:
+        stored = {d["_id"]: d for d in c[mongo_db.name]["roundtrip"].find()}
+    assert len(stored) == 3
+    for sent in documents:
+        got = stored[sent["_id"]]
+        assert got == {k: (bytes(v) if isinstance(v, bytes) else v) for k, v in sent.items()}
+
+
+def test_a_refused_document_fails_alone(mongo_db: Any) -> None:
+    """One bad document in an unordered batch (a duplicate key) is reported
+    by index and the others are written."""
+    coll = mongo_db["refused"]
+    coll.insert_one({"_id": "taken"})
+    batch = [{"_id": "a", "v": 1}, {"_id": "taken"}, {"_id": "b", "v": {"x": [1]}}]
+    with pytest.raises(BulkWriteError) as caught:
+        coll.insert_many(batch, ordered=False)
+    assert [e["index"] for e in caught.value.details["writeErrors"]] == [1]
+    assert {d["_id"]: d.get("v") for d in coll.find()} == {
+        "taken": None, "a": 1, "b": {"x": [1]},
+    }  # fmt: skip

@@ -25,6 +25,15 @@ projects such top-level inclusions without the copy (same fields, same
 values); any other projection (dotted paths, expressions, exclusions) goes
 the original way.
 
+neosqlite 1.17 also deep-copies every inserted document (only to set its
+``_id`` on the copy) and then asks SQLite, in a second statement, whether the
+JSON text it has just produced with ``json.dumps`` is valid; together that
+was a sixth of the server's time during a crawl. The launcher copies the
+top level only (nothing below it is changed: the bytes-to-Binary conversion
+builds new containers) and has ``json.dumps`` refuse what ``json_valid``
+would have refused (NaN and infinities), so an invalid document still fails
+alone with a ``ValueError`` and the same ``writeErrors`` entry.
+
 Nothing else changes; against a real MongoDB (``MONGODB_URI``) this module
 is not used.
 
@@ -40,6 +49,7 @@ from typing import Any
 
 __all__ = [
     "apply_datetime_update_fix",
+    "apply_lean_inserts",
     "apply_projection_fast_path",
     "apply_write_batching",
     "main",
@@ -169,8 +179,48 @@ def apply_projection_fast_path() -> None:
     mixin._backlinkbot_projection = True
 
 
+def apply_lean_inserts() -> None:
+    """Insert each document without a deep copy or a second SQL statement."""
+    from neosqlite.collection.json_helpers import NeoSQLiteJSONEncoder
+    from neosqlite.collection.query_helper import crud_operations
+    from neosqlite.collection.query_helper.utils import _convert_bytes_to_binary
+    from neosqlite.exceptions import MalformedDocument
+    from neosqlite.objectid import ObjectId
+
+    mixin = crud_operations.CRUDOperationsMixin
+    if getattr(mixin, "_backlinkbot_lean", False):
+        return
+    encoder = NeoSQLiteJSONEncoder(allow_nan=False)
+
+    def internal_insert(self: Any, document: dict[str, Any]) -> Any:
+        # As neosqlite's _internal_insert, which deep-copies ``document`` and
+        # checks the JSON text with SELECT json_valid(?).
+        if not isinstance(document, dict):
+            raise MalformedDocument(f"document must be a dictionary, not a {type(document)}")
+        provided = "_id" in document
+        generated_id = document["_id"] if provided and document["_id"] is not None else ObjectId()
+        copy = dict(document)
+        copy["_id"] = generated_id
+        json_str = encoder.encode(_convert_bytes_to_binary(copy))
+        collection = self.collection
+        cursor = collection.db.execute(
+            f"INSERT INTO {crud_operations.quote_table_name(collection.name)}(data, _id) "
+            "VALUES (?, ?)",
+            (json_str, str(generated_id)),
+        )
+        if cursor.lastrowid is None:
+            raise crud_operations.sqlite3.Error("Failed to get last row id.")
+        if not provided:
+            document["_id"] = generated_id
+        return generated_id
+
+    mixin._internal_insert = internal_insert
+    mixin._backlinkbot_lean = True
+
+
 def main() -> int:
     apply_datetime_update_fix()
+    apply_lean_inserts()
     apply_write_batching()
     apply_projection_fast_path()
     from nx_27017.nx_27017 import main as nx_main
