@@ -112,3 +112,4 @@ def test_no_code_runs_through_a_worker_port() -> None:
 
     assert settings.TELNETCONSOLE_ENABLED is False
     assert settings.REMOTE_CONTROL_ENABLED is False
+    assert settings.EXTENSIONS["scrapy.extensions.remote_control.RemoteControl"] is None
