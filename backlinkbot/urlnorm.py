@@ -377,9 +377,18 @@ _AUTHORITY_END: Final = re.compile(r"[/?#\\]")
 
 
 @lru_cache(maxsize=4096)
-def _parses(base: str) -> bool:
+def _base_root(base: str) -> str | None:
+    """``base`` up to where the parser ends its authority, for a valid
+    ``http(s)`` base; the whole of any other valid base; None for an invalid
+    one. One lookup per link: every link of a page shares its base."""
     data = _utf8(base)
-    return bool(lib.ada_can_parse(data, len(data)))
+    if not lib.ada_can_parse(data, len(data)):
+        return None
+    scheme = base.find("://")
+    if scheme < 0 or base[:scheme].lower() not in ("http", "https"):
+        return base
+    end = _AUTHORITY_END.search(base, scheme + 3)
+    return base if end is None else base[: end.start()]
 
 
 def _base_key(url: str, base: str) -> str | None:
@@ -399,15 +408,12 @@ def _base_key(url: str, base: str) -> str | None:
     'http://b.example/dir/page'
     """
     absolute = url[:8].lower().startswith(("http://", "https://"))
-    if not (absolute or url[:1] == "/") or not _parses(base):
+    if not (absolute or url[:1] == "/"):
         return base
-    if absolute:
-        return None
-    scheme = base.find("://")
-    if scheme < 0 or base[:scheme].lower() not in ("http", "https"):
+    root = _base_root(base)
+    if root is None:
         return base
-    end = _AUTHORITY_END.search(base, scheme + 3)
-    return base if end is None else base[: end.start()]
+    return None if absolute else root
 
 
 def url_host(normalized_url: str) -> str:
