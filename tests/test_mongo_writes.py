@@ -118,3 +118,18 @@ def test_a_refused_document_fails_alone(mongo_db: Any) -> None:
     assert {d["_id"]: d.get("v") for d in coll.find()} == {
         "taken": None, "a": 1, "b": {"x": [1]},
     }  # fmt: skip
+
+
+def test_embedded_server_opens_databases_with_a_large_page_cache(
+    mongo_db: Any, mongo_uri: str
+) -> None:
+    """The launcher's SQLite tuning is in place (nx-27017 answers its own
+    ``cache_size`` command; a real MongoDB has no such command)."""
+    from backlinkbot.embedded.nxserver import CACHE_KIB
+
+    mongo_db["tuned"].insert_one({"_id": 1})
+    try:
+        answer = mongo_db.command({"cache_size": 1})
+    except pymongo.errors.OperationFailure:
+        pytest.skip("not the embedded server")
+    assert answer["cache_size"] == -CACHE_KIB

@@ -34,6 +34,15 @@ builds new containers) and has ``json.dumps`` refuse what ``json_valid``
 would have refused (NaN and infinities), so an invalid document still fails
 alone with a ``ValueError`` and the same ``writeErrors`` entry.
 
+Each database file gets a larger SQLite page cache (64 MiB, SQLite's
+default is 2 MiB) and checkpoints its write-ahead log every 10,000 pages
+instead of every 1,000. The link collection's six indexes take inserts at
+random places, so with the small cache most of them read their pages back
+from the operating system, and each checkpoint wrote back pages the next
+commits changed again: the server's CPU for the benchmark crawl went from
+5.3-6.0 s to 4.5-4.7 s. Durability is unchanged (the WAL with
+``synchronous=NORMAL``, which nx-27017 sets).
+
 Nothing else changes; against a real MongoDB (``MONGODB_URI``) this module
 is not used.
 
@@ -51,6 +60,7 @@ __all__ = [
     "apply_datetime_update_fix",
     "apply_lean_inserts",
     "apply_projection_fast_path",
+    "apply_sqlite_tuning",
     "apply_write_batching",
     "main",
 ]
@@ -218,7 +228,33 @@ def apply_lean_inserts() -> None:
     mixin._backlinkbot_lean = True
 
 
+#: Per database file: page cache in KiB (negative: KiB, SQLite's convention)
+#: and write-ahead log pages between checkpoints.
+CACHE_KIB = 64 * 1024
+CHECKPOINT_PAGES = 10_000
+
+
+def apply_sqlite_tuning() -> None:
+    """Open every database file with a larger page cache and checkpoint."""
+    from nx_27017 import handler
+
+    cls = handler.NeoSQLiteHandler
+    if getattr(cls, "_backlinkbot_tuned", False):
+        return
+    original = cls._open_db_conn
+
+    def open_db_conn(self: Any, db_name: str) -> Any:
+        connection = original(self, db_name)
+        connection.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        connection.db.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
+        return connection
+
+    cls._open_db_conn = open_db_conn
+    cls._backlinkbot_tuned = True
+
+
 def main() -> int:
+    apply_sqlite_tuning()
     apply_datetime_update_fix()
     apply_lean_inserts()
     apply_write_batching()
