@@ -13,6 +13,7 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import CrawlerProcess
+from twisted.web.client import URI
 
 
 def _server(name: str) -> ThreadingHTTPServer:
@@ -26,10 +27,15 @@ def _server(name: str) -> ThreadingHTTPServer:
             body = json.dumps({
                 "server": name, "target": self.path, "host": self.headers.get("Host"),
                 "proxy_auth": self.headers.get("Proxy-Authorization"),
+                "connection": self.client_address[1],
             }).encode()  # fmt: skip
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            if "/close" in self.path:
+                # The next request needs a new connection (from the same endpoint).
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(body)
 
@@ -50,10 +56,15 @@ def main() -> None:
     }
     plan: list[dict[str, Any]] = []
     for i in range(4):
-        plan.append({"url": f"http://127.0.0.1:{port}/direct/{i}", "meta": {}})
-        plan.append({"url": f"http://a.example/via-a/{i}", "meta": {"proxy": proxies["a"]}})
-        plan.append({"url": f"http://b.example/via-b/{i}", "meta": {"proxy": proxies["b"]}})
+        # Every other request closes its connection afterwards.
+        part = f"close/{i}" if i % 2 else str(i)
+        plan.append({"url": f"http://127.0.0.1:{port}/direct/{part}", "meta": {}})
+        plan.append({"url": f"http://a.example/via-a/{part}", "meta": {"proxy": proxies["a"]}})
+        plan.append({"url": f"http://b.example/via-b/{part}", "meta": {"proxy": proxies["b"]}})
     plan.append({"url": f"http://127.0.0.1:{port}/timeout", "meta": {"download_timeout": 7}})
+    # A second round after the first, on the connections (or their
+    # replacements) of the first.
+    plan += [{**step, "url": step["url"] + "/again"} for step in plan]
     seen: list[dict[str, Any]] = []
     agents: dict[str, Any] = {}
 
@@ -71,10 +82,12 @@ def main() -> None:
             handler = self.crawler.engine.downloader.handlers._handlers["http"]
             for key, agent in handler._agents.items():
                 proxy = getattr(agent, "_proxyURI", None)
+                uri = proxy or URI.fromBytes(f"http://127.0.0.1:{port}/".encode())
                 agents[repr(key)] = {
                     "type": type(agent).__name__,
                     "proxy": proxy.toBytes().decode() if proxy else None,
                     "timeout": agent._endpointFactory._connectTimeout,
+                    "same_endpoint": agent._getEndpoint(uri) is agent._getEndpoint(uri),
                 }
 
     process = CrawlerProcess({

@@ -38,27 +38,37 @@ def test_agent_key_holds_every_input_of_the_agent() -> None:
     assert _key("https://a.example/x") == _key("https://b.example/y")
 
 
-def test_downloads_reuse_one_agent_per_route() -> None:
+def test_downloads_reuse_one_agent_and_endpoint_per_route() -> None:
     out = subprocess.run(
         [sys.executable, str(PROBE)], capture_output=True, text=True, timeout=60, check=True
     )
     result = json.loads(out.stdout)
     by_path = {json_row["url"].split("/", 3)[3]: json_row for json_row in result["responses"]}
-    assert len(by_path) == 13
+    assert len(by_path) == 26
     for i in range(4):
-        direct = by_path[f"direct/{i}"]
-        assert (direct["server"], direct["target"]) == ("origin", f"/direct/{i}")
-        via_a = by_path[f"via-a/{i}"]
-        assert (via_a["server"], via_a["target"]) == ("proxy-a", f"http://a.example/via-a/{i}")
-        assert via_a["proxy_auth"] is None
-        via_b = by_path[f"via-b/{i}"]
-        assert (via_b["server"], via_b["host"]) == ("proxy-b", "b.example")
-        assert via_b["proxy_auth"] == "Basic dXNlcjpzZWNyZXQ="  # user:secret
+        for again in ("", "/again"):
+            part = (f"close/{i}" if i % 2 else str(i)) + again
+            direct = by_path[f"direct/{part}"]
+            assert (direct["server"], direct["target"]) == ("origin", f"/direct/{part}")
+            via_a = by_path[f"via-a/{part}"]
+            assert (via_a["server"], via_a["target"]) == (
+                "proxy-a",
+                f"http://a.example/via-a/{part}",
+            )
+            assert via_a["proxy_auth"] is None
+            via_b = by_path[f"via-b/{part}"]
+            assert (via_b["server"], via_b["host"]) == ("proxy-b", "b.example")
+            assert via_b["proxy_auth"] == "Basic dXNlcjpzZWNyZXQ="  # user:secret
     assert by_path["timeout"]["server"] == "origin"
-    # 13 downloads, 4 routes: direct, proxy a, proxy b, direct with its own timeout.
+    # Connections closed by the server were replaced, through the same endpoint.
+    for route in ("direct", "via-a", "via-b"):
+        connections = {row["connection"] for path, row in by_path.items() if path.startswith(route)}
+        assert len(connections) > 1, route
+    # 26 downloads, 4 routes: direct, proxy a, proxy b, direct with its own timeout.
     agents = sorted((a["type"], a["proxy"] or "", a["timeout"]) for a in result["agents"].values())
     assert [(kind, timeout) for kind, _, timeout in agents] == [
         ("_BindAddressAgent", 5.0), ("_BindAddressAgent", 7),
         ("_ScrapyProxyAgent", 5.0), ("_ScrapyProxyAgent", 5.0),
     ]  # fmt: skip
     assert len({proxy for _, proxy, _ in agents if proxy}) == 2
+    assert all(a["same_endpoint"] for a in result["agents"].values())
