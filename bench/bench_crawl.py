@@ -16,13 +16,15 @@ dropped first):
   normalization, edge dedup, MongoDB graph writes), host delay 0.
 
 Prints responses, wall seconds, responses/s and the CPU time of the crawling
-processes per response (workers and peers; not the servers) per run, and the
-ratios of responses/s. With ``--repeat N`` the crawlers take turns N times
+processes per response (workers and peers) per run, the CPU time each server
+(Redis, the MongoDB-wire server, nginx) spent on the run, and the ratios of
+responses/s. With ``--repeat N`` the crawlers take turns N times
 (each round on empty databases, the order rotated by one each round) and the
 medians are compared, so that a passing load on the machine, or the crawler
 that ran just before, does not decide a ratio.
 
     python bench/bench_crawl.py --hosts 100 --pages 100 --repeat 3
+    python bench/bench_crawl.py --only ours1,ours2 --set BACKLINKBOT_SINK_BATCH_PAGES=500
 """
 
 from __future__ import annotations
@@ -60,6 +62,37 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a running process and its children
+    (nginx's workers), read from /proc; 0 where there is no /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    return total + sum(_process_cpu(int(child)) for child in children)
+
+
+class ServerCPU:
+    """The CPU time the servers (Redis, MongoDB-wire, nginx) spend on a run."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = self.read()
+
+    def read(self) -> dict[str, float]:
+        return {name: _process_cpu(pid) for name, pid in self.pids.items()}
+
+    def since_start(self) -> str:
+        now = self.read()
+        spent = {name: now[name] - self.start[name] for name in now}
+        self.start = now
+        return "  servers " + ", ".join(f"{name} {cpu:.1f} s" for name, cpu in spent.items())
+
+
 def _peer(script: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, float], float]:
     started = time.monotonic()
     out = subprocess.run(
@@ -70,9 +103,10 @@ def _peer(script: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, 
     return json.loads(out.stdout.strip().splitlines()[-1]), wall
 
 
-def _show(name: str, responses: int, wall: float, cpu: float) -> None:
+def _show(name: str, responses: int, wall: float, cpu: float, servers: ServerCPU) -> None:
     print(f"{name:28} {responses:7d} responses {wall:7.1f} s {responses / wall:8.1f} resp/s"
-          f" {cpu / responses * 1000:6.2f} ms CPU/resp", flush=True)  # fmt: skip
+          f" {cpu / responses * 1000:6.2f} ms CPU/resp ({cpu:.1f} s)"
+          f"{servers.since_start()}", flush=True)  # fmt: skip
 
 
 PLAIN, TEXTBOOK = "plain Scrapy", "textbook scrapy-redis"
@@ -80,7 +114,8 @@ OURS = {1: "backlinkbot, 1 worker(s)", 2: "backlinkbot, 2 worker(s)"}
 
 
 def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis.Redis,
-           mongo_uri: str, tmp: Path, turn: int = 0) -> dict[str, tuple[int, float]]:  # fmt: skip
+           mongo_uri: str, tmp: Path, servers: ServerCPU, extra: dict[str, str],
+           turn: int = 0) -> dict[str, tuple[int, float]]:  # fmt: skip
     """One run of each selected crawler, the order rotated by ``turn`` (so
     that no crawler always follows the heaviest one); name -> (responses,
     wall seconds)."""
@@ -89,12 +124,13 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
     with pymongo.MongoClient(mongo_uri) as mongo:
         for name in ("textbook", "ours1", "ours2"):
             mongo.drop_database(name)
+    servers.since_start()
 
     def plain() -> None:
         cpu = _child_cpu()
         got, wall = _peer("plain_scrapy.py", seeds, env)
         results[PLAIN] = (int(got["responses"]), wall)
-        _show(PLAIN, *results[PLAIN], _child_cpu() - cpu)
+        _show(PLAIN, *results[PLAIN], _child_cpu() - cpu, servers)
 
     def textbook() -> None:
         client.delete("textbook:start_urls", "textbook:requests", "textbook:dupefilter")
@@ -102,7 +138,7 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
         cpu = _child_cpu()
         got, wall = _peer("textbook_scrapy_redis.py", [], {**env, "MONGODB_DATABASE": "textbook"})
         results[TEXTBOOK] = (int(got["responses"]), wall - TEXTBOOK_IDLE)
-        _show(TEXTBOOK, *results[TEXTBOOK], _child_cpu() - cpu)
+        _show(TEXTBOOK, *results[TEXTBOOK], _child_cpu() - cpu, servers)
 
     def ours(workers: int) -> None:
         keys = CrawlKeys(f"bench{workers}")
@@ -115,7 +151,7 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
         options = CrawlOptions(
             workers=workers, log_dir=tmp / f"logs{workers}", progress_interval=0.1,
             settings={"BACKLINKBOT_HOST_DELAY": "0", "LOG_LEVEL": "WARNING",
-                      "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.2"},
+                      "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.2", **extra},
         )  # fmt: skip
         os.environ.update({**env, "MONGODB_DATABASE": f"ours{workers}",
                            "BACKLINKBOT_REDIS_PREFIX": keys.prefix})  # fmt: skip
@@ -124,7 +160,7 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
             summary = run_crawl(client, keys, options, out=quiet)
         responses = summary.stats.get("downloader/response_count", 0)
         results[OURS[workers]] = (responses, summary.seconds)
-        _show(OURS[workers], responses, summary.seconds, _child_cpu() - cpu)
+        _show(OURS[workers], responses, summary.seconds, _child_cpu() - cpu, servers)
 
     steps = {"plain": plain, "textbook": textbook,
              "ours1": lambda: ours(1), "ours2": lambda: ours(2)}  # fmt: skip
@@ -143,8 +179,13 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds of every crawler; medians are compared"
     )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a Scrapy setting for backlinkbot's workers (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     runs = args.only.split(",")
+    extra = dict(item.split("=", 1) for item in args.set)
     print(f"web: {args.hosts} hosts x {args.pages} pages", flush=True)
     rates: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -159,13 +200,18 @@ def main() -> None:
         client = redis.Redis.from_url(redis_url)
         try:
             with Nginx(tmp / "web", tmp / "nginx") as nginx:
+                pids = {"redis": redis_server.process.pid}  # type: ignore[union-attr]
+                if mongo_server is not None:
+                    pids["mongodb-wire"] = mongo_server.process.pid  # type: ignore[union-attr]
+                pids["nginx"] = nginx.process.pid  # type: ignore[union-attr]
+                servers = ServerCPU(pids)
                 env = {**os.environ, "http_proxy": nginx.url, "REDIS_URL": redis_url,
                        "MONGODB_URI": mongo_uri}  # fmt: skip
                 for number in range(1, args.repeat + 1):
                     if args.repeat > 1:
                         print(f"round {number}", flush=True)
                     for name, (responses, wall) in _round(
-                        runs, seeds, env, client, mongo_uri, tmp, turn=number - 1
+                        runs, seeds, env, client, mongo_uri, tmp, servers, extra, turn=number - 1
                     ).items():
                         rates.setdefault(name, []).append(responses / wall)
         finally:
