@@ -12,6 +12,7 @@ from typing import Any
 
 import pymongo
 import pytest
+from bson import ObjectId
 from pymongo import InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
@@ -106,6 +107,39 @@ def test_inserted_documents_come_back_as_sent(mongo_db: Any, mongo_uri: str) -> 
         assert got == {k: (bytes(v) if isinstance(v, bytes) else v) for k, v in sent.items()}
 
 
+def test_flat_documents_come_back_as_sent(mongo_db: Any, mongo_uri: str) -> None:
+    """Documents with no nested value, as the crawler writes them, take the
+    launcher's fast paths; ObjectId, bytes and date values at the top level
+    survive them, and so does a document that is flat but for one list."""
+    when = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+    documents = [
+        {"_id": "e1", "src": "http://a.example/", "first_seen": when, "n": 3, "f": 0.5,
+         "flag": False, "none": None, "text": "Ünïcödé \u2028 \"quoted\""},
+        {"_id": "e2", "ref": ObjectId("0123456789abcdef01234567"), "when": when},
+        {"_id": "e3", "blob": b"\x00\x01", "when": when},
+        {"_id": "e4", "when": when, "list": [when, {"x": ObjectId("0123456789abcdef01234568")}]},
+    ]  # fmt: skip
+    mongo_db["flat"].insert_many(documents, ordered=False)
+    with pymongo.MongoClient(mongo_uri, tz_aware=True) as c:
+        stored = {d["_id"]: d for d in c[mongo_db.name]["flat"].find()}
+        # Dates are still dates to the server: a range query finds them.
+        assert c[mongo_db.name]["flat"].count_documents({"when": {"$gte": when}}) == 3
+    for sent in documents:
+        assert stored[sent["_id"]] == sent
+
+
+def test_a_document_with_nan_is_refused_alone(mongo_db: Any, mongo_uri: str) -> None:
+    """NaN is a valid BSON double; the stand-in's JSON storage cannot hold it
+    and refuses that document alone. A real MongoDB stores it."""
+    batch = [{"_id": "ok1"}, {"_id": "nan", "x": float("nan")}, {"_id": "ok2"}]
+    try:
+        mongo_db["nan"].insert_many(batch, ordered=False)
+    except BulkWriteError as exc:
+        assert [e["index"] for e in exc.details["writeErrors"]] == [1]
+    ids = {d["_id"] for d in mongo_db["nan"].find()}
+    assert {"ok1", "ok2"} <= ids
+
+
 def test_a_refused_document_fails_alone(mongo_db: Any) -> None:
     """One bad document in an unordered batch (a duplicate key) is reported
     by index and the others are written."""
@@ -133,3 +167,15 @@ def test_embedded_server_opens_databases_with_a_large_page_cache(
     except pymongo.errors.OperationFailure:
         pytest.skip("not the embedded server")
     assert answer["cache_size"] == -CACHE_KIB
+
+
+def test_launcher_helpers() -> None:
+    """The launcher's flat check and the sections that print short."""
+    from backlinkbot.embedded.nxserver import _flat, _Sections
+
+    assert _flat({"a": 1, "b": "x", "c": None}, (dict, list))
+    assert not _flat({"a": 1, "b": [1]}, (dict, list))
+    assert not _flat({"a": b"x"}, (dict, list, bytes))
+    sections = _Sections([("body", {"insert": "links"}), ("payload", {"documents": [{}] * 500})])
+    assert f"{sections}" == repr(sections) == "<2 sections>"
+    assert [kind for kind, _ in sections] == ["body", "payload"]
