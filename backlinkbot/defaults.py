@@ -11,6 +11,7 @@ import os
 __all__ = [
     "BACKLINKBOT_CLOSE_WHEN_DONE",
     "BACKLINKBOT_DATA_DIR",
+    "BACKLINKBOT_DNS_OVERRIDES",
     "BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS",
     "BACKLINKBOT_DOMAIN_RECOUNT_SECONDS",
     "BACKLINKBOT_DUPEFILTER_CAPACITY",
@@ -136,6 +137,9 @@ BACKLINKBOT_SSRF_GUARD = True
 #: Exceptions to the SSRF guard: CIDRs, addresses and host names (a leading
 #: dot also allows subdomains), as a list or comma-separated.
 BACKLINKBOT_SSRF_ALLOW: list[str] = []
+#: Fixed DNS answers, ``name=address`` items as a list or comma-separated
+#: (like /etc/hosts lines for the crawl); still checked by the SSRF guard.
+BACKLINKBOT_DNS_OVERRIDES: list[str] = []
 #: Seconds a fetched robots.txt stays in the cluster-wide Redis cache.
 BACKLINKBOT_ROBOTS_CACHE_SECONDS = 86400
 #: Seconds a host whose robots.txt answered 5xx or timed out counts as fully

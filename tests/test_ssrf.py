@@ -10,7 +10,12 @@ from scrapy.utils.test import get_crawler
 
 from backlinkbot.downloadermiddlewares.ssrf import SSRFGuardMiddleware
 from backlinkbot.safety.addresses import AddressPolicy
-from backlinkbot.safety.resolver import RefusedAddressError, SafeResolver, proxy_hosts
+from backlinkbot.safety.resolver import (
+    RefusedAddressError,
+    SafeResolver,
+    dns_overrides,
+    proxy_hosts,
+)
 from backlinkbot.urlnorm import normalize_url
 
 CASES = [
@@ -164,8 +169,55 @@ def test_resolver_checks_every_answer(
     resolver = SafeResolver.__new__(SafeResolver)
     resolver.policy = AddressPolicy(allow=allow)
     resolver.enabled = True
+    resolver.overrides = {}
     results: list[str] = []
     for _ in answers:
         d = resolver.getHostByName(name)
         d.addCallbacks(results.append, lambda f: results.append(f.type.__name__))
     assert results[-1] == outcome
+
+
+def test_dns_overrides_are_read_as_name_equals_address() -> None:
+    assert dns_overrides(["WWW.Example.com.=10.1.2.3", " b.test = ::1 "]) == {
+        "www.example.com": "10.1.2.3", "b.test": "::1",
+    }  # fmt: skip
+    assert dns_overrides([]) == {}
+    for bad in ["www.example.com", "=10.1.2.3", "a.test=not-an-address", "a.test:10.1.2.3"]:
+        with pytest.raises(ValueError, match="BACKLINKBOT_DNS_OVERRIDES.*" + bad[:3]):
+            dns_overrides([bad])
+
+
+@pytest.mark.parametrize(
+    ("name", "allow", "outcome"),
+    [
+        ("staging.example", ["10.1.2.3"], "10.1.2.3"),
+        ("STAGING.example.", ["10.1.2.3"], "10.1.2.3"),
+        # An overridden answer is checked like any other.
+        ("staging.example", [], "RefusedAddressError"),
+        # Names without an override are looked up.
+        ("other.example", [], "93.184.216.34"),
+    ],
+)
+def test_resolver_answers_overridden_names_itself(
+    name: str, allow: list[str], outcome: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scrapy.resolver import CachingThreadedResolver
+    from twisted.internet import defer
+
+    looked_up: list[str] = []
+
+    def lookup(self: object, host: str, timeout: object = ()) -> defer.Deferred[str]:
+        looked_up.append(host)
+        return defer.succeed("93.184.216.34")
+
+    monkeypatch.setattr(CachingThreadedResolver, "getHostByName", lookup)
+    resolver = SafeResolver.__new__(SafeResolver)
+    resolver.policy = AddressPolicy(allow=allow)
+    resolver.enabled = True
+    resolver.overrides = dns_overrides(["staging.example=10.1.2.3"])
+    results: list[str] = []
+    resolver.getHostByName(name).addCallbacks(
+        results.append, lambda f: results.append(f.type.__name__)
+    )
+    assert results == [outcome]
+    assert looked_up == ([] if "staging" in name.lower() else [name])

@@ -12,6 +12,11 @@ literals are not resolved and pass through: the URL's own address is checked
 by :class:`~backlinkbot.downloadermiddlewares.ssrf.SSRFGuardMiddleware`, and
 the configured proxies (``http_proxy``...) are the operator's choice, so
 their host names are allowed too.
+
+``BACKLINKBOT_DNS_OVERRIDES`` gives fixed answers for some names, as lines of
+``/etc/hosts`` would (``name=address``, like curl's ``--resolve``): a staging
+copy of a site, or a test web on local addresses. An overridden answer goes
+through the same policy check as any other.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy.resolver import CachingThreadedResolver
+from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 
 from backlinkbot.safety.addresses import AddressPolicy, parse_ip
@@ -33,7 +39,13 @@ if TYPE_CHECKING:
     from twisted.internet.base import ReactorBase
     from twisted.internet.defer import Deferred
 
-__all__ = ["RefusedAddressError", "SafeResolver", "policy_from_settings", "proxy_hosts"]
+__all__ = [
+    "RefusedAddressError",
+    "SafeResolver",
+    "dns_overrides",
+    "policy_from_settings",
+    "proxy_hosts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +82,20 @@ def policy_from_settings(settings: Any) -> AddressPolicy:
     return AddressPolicy(allow=settings.getlist("BACKLINKBOT_SSRF_ALLOW"))
 
 
+def dns_overrides(items: Sequence[str]) -> dict[str, str]:
+    """``{name: address}`` from ``name=address`` items (names lower-cased,
+    without a trailing dot); ValueError names the item it cannot read."""
+    overrides = {}
+    for item in items:
+        name, sep, address = item.partition("=")
+        name = name.strip().lower().rstrip(".")
+        ip = parse_ip(address.strip())
+        if not sep or not name or ip is None:
+            raise ValueError(f"BACKLINKBOT_DNS_OVERRIDES: expected name=address, got {item!r}")
+        overrides[name] = str(ip)
+    return overrides
+
+
 class SafeResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, minus every refused answer."""
 
@@ -81,10 +107,12 @@ class SafeResolver(CachingThreadedResolver):
         *,
         policy: AddressPolicy,
         enabled: bool = True,
+        overrides: dict[str, str] | None = None,
     ) -> None:
         super().__init__(reactor, cache_size, timeout)
         self.policy = policy
         self.enabled = enabled
+        self.overrides = overrides or {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: ReactorBase) -> SafeResolver:
@@ -99,10 +127,12 @@ class SafeResolver(CachingThreadedResolver):
             settings.getfloat("DNS_TIMEOUT"),
             policy=policy,
             enabled=settings.getbool("BACKLINKBOT_SSRF_GUARD"),
+            overrides=dns_overrides(settings.getlist("BACKLINKBOT_DNS_OVERRIDES")),
         )
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
-        d = super().getHostByName(name, timeout)
+        fixed = self.overrides.get(name.lower().rstrip(".")) if self.overrides else None
+        d = defer.succeed(fixed) if fixed else super().getHostByName(name, timeout)
         if self.enabled and parse_ip(name) is None and not self.policy.name_allowed(name):
             d.addCallback(self._check, name)
         return d
