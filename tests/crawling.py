@@ -71,7 +71,12 @@ def crawl_web(
     workers: int = 2,
     fresh: bool = True,
     settings: dict[str, str] | None = None,
+    proxy: bool = True,
 ) -> CrawlSummary:
+    """Crawl ``web`` with ``workers`` workers, through ``server`` as their
+    proxy, or (``proxy=False``) connecting to the hosts' own addresses, which
+    the workers then resolve (``BACKLINKBOT_DNS_OVERRIDES``) with no proxy
+    from the environment either."""
     client = redis.Redis.from_url(redis_url)
     keys = CrawlKeys(prefix)
     if fresh:
@@ -85,8 +90,10 @@ def crawl_web(
     )
     variables = crawl_env(
         redis_url=redis_url, mongo_uri=mongo_uri, database=database, prefix=prefix,
-        proxy=server.url,
+        proxy=server.url if proxy else None,
     )  # fmt: skip
+    if not proxy:
+        variables.update(http_proxy="", HTTP_PROXY="", no_proxy="*")
     with environment(**variables), open(os.devnull, "w") as quiet:
         summary = run_crawl(client, keys, options, out=quiet)
     client.close()

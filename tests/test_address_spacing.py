@@ -12,7 +12,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
 from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
-from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST
+from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST, ROBOTS_WAITED
 from backlinkbot.embedded.servers import free_port
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED
@@ -96,6 +96,20 @@ def test_requests_the_frontier_spaced_pass_but_robots_txt_does_not(
     assert worker.asked == ["a.example"]  # type: ignore[attr-defined]
     (robots_at,) = _sent_at([worker], [(0, robots)])
     assert robots_at >= DELAY - 0.15  # b shares a's address, just taken
+
+
+def test_a_spaced_request_that_waited_for_robots_txt_takes_a_slot_of_its_own(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """The frontier spaced it, then its host's robots.txt was fetched (and
+    took the address): it must not follow that fetch at once."""
+    worker = _middleware(redis_url, redis_prefix)
+    robots = Request("http://a.example/robots.txt", meta={ROBOTS_REQUEST: True})
+    waited = Request("http://a.example/", meta={IP_SPACED: True, ROBOTS_WAITED: True})
+    (robots_at,) = _sent_at([worker], [(0, robots)])
+    (waited_at,) = _sent_at([worker], [(0, waited)])
+    assert robots_at < 0.1
+    assert waited_at >= DELAY - 0.15
 
 
 def test_proxied_unresolvable_and_literal_hosts(

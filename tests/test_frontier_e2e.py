@@ -170,3 +170,73 @@ def test_address_spacing_holds_across_three_workers(
         len({ip for t, ip in fetches if start <= t < start + delay}) for start, _ in fetches
     )
     assert side_by_side >= 3
+
+
+def test_address_spacing_holds_for_resolved_names(
+    web: SyntheticWeb, redis_url: str, mongo_uri: str, mongo_db: Any,
+    redis_prefix: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    """No proxy: the workers resolve the hosts' names themselves, to two
+    local addresses with the web's servers on port 80. Nobody records an
+    address beforehand: the first contacts and robots.txt are spaced by the
+    AddressSpacing middleware, which resolves each host and records its
+    address, and the later requests by the frontier's pop."""
+    delay = 0.3
+    hosts = sorted({url.split("/")[2] for url in web.expected_pages})
+    addresses = ["127.0.0.2", "127.0.0.3"]
+    address = {host: addresses[i % 2] for i, host in enumerate(hosts)}
+    overrides = ",".join(f"{host}={ip}" for host, ip in address.items())
+    logs = [tmp_path / f"requests-{ip}.jsonl" for ip in addresses]
+    servers = [
+        DemoWebServer(web, host=ip, port=80, request_log=str(log), latency=0.02)
+        for ip, log in zip(addresses, logs, strict=True)
+    ]
+    try:
+        for server in servers:
+            server.start()
+    except OSError as exc:
+        for server in servers:
+            server.stop()
+        pytest.skip(f"cannot serve on port 80 of a loopback address here: {exc}")
+    try:
+        summary = crawl_web(
+            web, servers[0], redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+            prefix=redis_prefix, log_dir=tmp_path / "logs", workers=3, proxy=False,
+            settings={"BACKLINKBOT_HOST_DELAY": "0", "BACKLINKBOT_IP_DELAY": str(delay),
+                      "BACKLINKBOT_MAX_PAGES": "60", "BACKLINKBOT_SSRF_ALLOW": "127.0.0.0/8",
+                      "BACKLINKBOT_DNS_OVERRIDES": overrides,
+                      **SMALL_FILTER},
+        )  # fmt: skip
+    finally:
+        for server in servers:
+            server.stop()
+    assert summary.ok, summary.exit_codes
+    # Each server saw only the hosts at its address; robots.txt included.
+    fetches: list[tuple[float, str]] = []
+    for ip, log in zip(addresses, logs, strict=True):
+        for line in log.read_text().splitlines():
+            entry = json.loads(line)
+            assert address[entry["host"]] == ip, entry
+            if entry["status"] is not None:
+                fetches.append((float(entry["time"]), ip))
+    fetches.sort()
+    pages = sum(1 for line in itertools.chain(*(log.read_text().splitlines() for log in logs))
+                if json.loads(line)["path"] != "/robots.txt")  # fmt: skip
+    assert pages >= 55, pages
+    times: dict[str, list[float]] = defaultdict(list)
+    for at, ip in fetches:
+        times[ip].append(at)
+    gaps = _gaps(times)
+    assert min(gaps) >= delay - 0.15, sorted(gaps)[:5]
+    # Both addresses are crawled side by side.
+    side_by_side = max(
+        len({ip for t, ip in fetches if start <= t < start + delay}) for start, _ in fetches
+    )
+    assert side_by_side == 2
+    # The addresses were learned by resolving, and waited for.
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    learned = client.hgetall(CrawlKeys(redis_prefix).host_ip)
+    client.close()
+    crawled = {url.split("/")[2] for url in (d["_id"] for d in mongo_db.pages.find())}
+    assert {h: learned.get(h) for h in crawled} == {h: address[h] for h in crawled}
+    assert summary.stats.get("backlinkbot/frontier/address_waits", 0) >= 1, summary.stats

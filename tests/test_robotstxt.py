@@ -11,7 +11,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
-from backlinkbot.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_WAITED, RobotsTxtMiddleware
 
 ROBOTS = b"User-agent: backlinkbot\nDisallow: /private/\n\nUser-agent: *\nDisallow: /\n"
 
@@ -45,3 +45,23 @@ def test_all_waiting_requests_are_checked(waiting: int) -> None:
 
     results = asyncio.run(main())
     assert results == ["forbidden"] * waiting + ["allowed"]
+
+
+def test_requests_that_waited_for_robots_txt_are_marked() -> None:
+    """Those that waited for the load (the one that started it and those
+    that came while it ran) say so, for per-IP spacing; later ones do not."""
+    crawler = get_crawler(settings_dict={
+        "ROBOTSTXT_OBEY": True, "ROBOTSTXT_USER_AGENT": "backlinkbot",
+        "BACKLINKBOT_ROBOTS_CACHE_SECONDS": 3600,
+    })  # fmt: skip
+    crawler.engine = _SlowEngine()  # type: ignore[assignment]
+    mw = RobotsTxtMiddleware.from_crawler(crawler)
+    first, during, later = (Request(f"http://a.example/{i}") for i in range(3))
+
+    async def main() -> None:
+        await asyncio.gather(mw.process_request(first), mw.process_request(during))
+        await mw.process_request(later)
+
+    asyncio.run(main())
+    assert first.meta.get(ROBOTS_WAITED) and during.meta.get(ROBOTS_WAITED)
+    assert ROBOTS_WAITED not in later.meta

@@ -6,7 +6,9 @@ that share an IP address, once it knows the host's address
 kinds of request never meet that check: the ones handed out for a host whose
 address nobody has recorded yet (a new crawl's first contact with every
 host; the pop gives such a host one request per IP delay), and robots.txt,
-which the robots middleware fetches itself. For those, this middleware
+which the robots middleware fetches itself. For those, and for a spaced
+request that waited for its host's robots.txt (its slot went by while
+robots.txt took one of its own at the same address), this middleware
 resolves the host before anything is sent (through the crawl's resolver and
 its cache, which the connection then uses too), records the address in
 ``<prefix>:host_ip`` (from then on the pop spaces the host by it), and takes
@@ -33,7 +35,7 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
-from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST
+from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST, ROBOTS_WAITED
 from backlinkbot.frontier.cluster import RedisOutage, shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED
@@ -97,8 +99,12 @@ class AddressSpacing:
         host = urlparse_cached(request).hostname
         if not host or request.meta.get("proxy"):
             return
-        if request.meta.get(IP_SPACED) and not request.meta.get(ROBOTS_REQUEST):
-            return  # the frontier spaced it by its address
+        meta = request.meta
+        if meta.get(IP_SPACED) and not (meta.get(ROBOTS_REQUEST) or meta.get(ROBOTS_WAITED)):
+            # The frontier spaced it by its address, and nothing went to that
+            # address since: a request that waited for its host's robots.txt
+            # comes after that fetch, in a time slot of its own.
+            return
         try:
             ip = str(ipaddress.ip_address(host))
         except ValueError:

@@ -49,7 +49,13 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
 
-__all__ = ["DISALLOW_ALL", "MAX_REDIRECTS", "ROBOTS_REQUEST", "RobotsTxtMiddleware"]
+__all__ = [
+    "DISALLOW_ALL",
+    "MAX_REDIRECTS",
+    "ROBOTS_REQUEST",
+    "ROBOTS_WAITED",
+    "RobotsTxtMiddleware",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,10 @@ DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 MAX_REDIRECTS = 5
 #: ``Request.meta`` key set on this middleware's own robots.txt requests.
 ROBOTS_REQUEST = "backlinkbot_robots"
+#: ``Request.meta`` key set on a request that waited for its host's
+#: robots.txt to be loaded (perhaps fetched: a request to the same address,
+#: which per-IP spacing must count).
+ROBOTS_WAITED = "backlinkbot_robots_waited"
 _TIMEOUTS = (net_error.TimeoutError, defer.TimeoutError, TimeoutError)
 
 
@@ -90,6 +100,8 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxt):
         if expired and not isinstance(self._parsers.get(origin), Deferred):
             self._parsers.pop(origin, None)
             del self._expires[origin]
+        if origin not in self._parsers or isinstance(self._parsers[origin], Deferred):
+            request.meta[ROBOTS_WAITED] = True
         if origin not in self._parsers:
             waiter: Deferred[RobotParser | None] = Deferred()
             self._parsers[origin] = waiter
