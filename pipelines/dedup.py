@@ -18,14 +18,22 @@ __all__ = ["EdgeDedupPipeline", "merge_edges"]
 
 
 def merge_edges(edges: list[Edge]) -> list[Edge]:
-    """One edge per target, in order of first occurrence."""
+    """One edge per target, in order of first occurrence.
+
+    The caller's edges are never changed: a target's first edge is copied
+    when a second one to the same target is merged into it (most targets
+    occur once, and their edges are returned as they are).
+    """
     merged: dict[str, Edge] = {}
+    copied: set[str] = set()
     for edge in edges:
         first = merged.get(edge.dst)
         if first is None:
-            # Copy: the merge below must not change the caller's objects.
-            merged[edge.dst] = Edge(**{f: getattr(edge, f) for f in Edge.__slots__})
+            merged[edge.dst] = edge
             continue
+        if edge.dst not in copied:
+            copied.add(edge.dst)
+            first = merged[edge.dst] = Edge(**{f: getattr(first, f) for f in Edge.__slots__})
         if not first.anchor and edge.anchor:
             first.anchor = edge.anchor
         if not first.alt and edge.alt:

@@ -74,7 +74,8 @@ VALID_LINK = {
     ("field", "value"),
     [
         ("src", "javascript:alert(1)"), ("dst", "http://b.example/" + "x" * 2048), ("dst", None),
-        ("dst_host", ""), ("dst_host", "a b"), ("anchor", "x" * 257), ("anchor", "a\x00b"),
+        ("dst_host", ""), ("dst_host", "a b"), ("src_domain", "a\u00a0b"), ("dst_host", "a\x1cb"),
+        ("anchor", "x" * 257), ("anchor", "a\x00b"),
         ("alt", "\ud800"), ("nofollow", 1), ("image", "yes"), ("kind", "img"),
         ("section", "sidebar"), ("first_seen", datetime(2026, 1, 1)),
         ("last_seen", datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2)))),

@@ -91,11 +91,12 @@ def _edge(dst: str, **kw: object) -> Edge:
 )
 def test_merge_rules(occurrences: list[dict[str, object]], want: dict[str, object]) -> None:
     edges = [_edge("http://b.com/", **o) for o in occurrences]
+    before = [[getattr(e, f) for f in Edge.__slots__] for e in edges]
     (merged,) = merge_edges(edges)
     for field, value in want.items():
         assert getattr(merged, field) == value, field
     # The inputs are not modified.
-    assert [e.anchor for e in edges] == [o.get("anchor", "") for o in occurrences]
+    assert [[getattr(e, f) for f in Edge.__slots__] for e in edges] == before
 
 
 def test_dedup_keeps_order_of_first_occurrence() -> None:
