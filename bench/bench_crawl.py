@@ -81,12 +81,13 @@ class ServerCPU:
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
-        self.start = self.read()
+        self.start = self.read()  # where the next lap starts
 
     def read(self) -> dict[str, float]:
         return {name: _process_cpu(pid) for name, pid in self.pids.items()}
 
-    def since_start(self) -> str:
+    def lap(self) -> str:
+        """Each server's CPU since the last lap, as printed; starts the next."""
         now = self.read()
         spent = {name: now[name] - self.start[name] for name in now}
         self.start = now
@@ -106,7 +107,7 @@ def _peer(script: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, 
 def _show(name: str, responses: int, wall: float, cpu: float, servers: ServerCPU) -> None:
     print(f"{name:28} {responses:7d} responses {wall:7.1f} s {responses / wall:8.1f} resp/s"
           f" {cpu / responses * 1000:6.2f} ms CPU/resp ({cpu:.1f} s)"
-          f"{servers.since_start()}", flush=True)  # fmt: skip
+          f"{servers.lap()}", flush=True)  # fmt: skip
 
 
 PLAIN, TEXTBOOK = "plain Scrapy", "textbook scrapy-redis"
@@ -124,7 +125,7 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
     with pymongo.MongoClient(mongo_uri) as mongo:
         for name in ("textbook", "ours1", "ours2"):
             mongo.drop_database(name)
-    servers.since_start()
+    servers.lap()
 
     def plain() -> None:
         cpu = _child_cpu()
