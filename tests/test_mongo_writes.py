@@ -8,6 +8,7 @@ reports it in ``writeErrors``, keeps the documents before it, and
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pymongo
@@ -171,11 +172,47 @@ def test_embedded_server_opens_databases_with_a_large_page_cache(
 
 def test_launcher_helpers() -> None:
     """The launcher's flat check and the sections that print short."""
-    from backlinkbot.embedded.nxserver import _flat, _Sections
+    from bson import Int64
 
-    assert _flat({"a": 1, "b": "x", "c": None}, (dict, list))
-    assert not _flat({"a": 1, "b": [1]}, (dict, list))
-    assert not _flat({"a": b"x"}, (dict, list, bytes))
+    from backlinkbot.embedded.nxserver import _FLAT_TYPES, _flat, _Sections
+
+    now = datetime(2026, 1, 1)
+    assert _flat({"a": 1, "b": "x", "c": None, "d": 1.5, "e": True, "f": now})
+    assert _flat({})
+    for nested in ([1], {"x": 1}, b"x", ObjectId(), Int64(1)):
+        assert not _flat({"a": 1, "b": nested}), nested
+    assert _flat({"_id": ObjectId(), "a": 1}, _FLAT_TYPES | {ObjectId})
     sections = _Sections([("body", {"insert": "links"}), ("payload", {"documents": [{}] * 500})])
     assert f"{sections}" == repr(sections) == "<2 sections>"
     assert [kind for kind, _ in sections] == ["body", "payload"]
+
+
+def test_launcher_builds_sparse_single_field_indexes_as_partial_indexes(tmp_path: Path) -> None:
+    """neosqlite makes ``sparse`` a partial index only for a key given as a
+    field name; the launcher does the same for ``[(field, direction)]``, the
+    form pymongo sends, so that documents without the field (every live
+    link, for ``lost_at``) cost no index entry."""
+    import sqlite3
+
+    import neosqlite
+
+    from backlinkbot.embedded.nxserver import _single_field, apply_sparse_single_field_indexes
+
+    assert _single_field([("lost_at", -1)]) == "lost_at"
+    assert _single_field([("a", 1), ("b", 1)]) is None
+    assert _single_field([("a", "text")]) is None
+    assert _single_field([("_id", 1)]) is None
+    assert _single_field("a") is None
+
+    apply_sparse_single_field_indexes()
+    path = tmp_path / "t.db"
+    with neosqlite.Connection(str(path)) as db:
+        db["links"].create_index([("lost_at", -1)], sparse=True)
+        db["links"].create_index([("dst", 1)])
+        db["links"].insert_many([{"dst": "a"}, {"dst": "b", "lost_at": 1}])
+    sql = dict(sqlite3.connect(path).execute("SELECT name, sql FROM sqlite_master"))
+    assert sql["idx_links_lost_at"].endswith("WHERE json_extract(data, '$.lost_at') IS NOT NULL")
+    assert "WHERE" not in sql["idx_links_dst"]
+    with neosqlite.Connection(str(path)) as db:
+        assert [d["dst"] for d in db["links"].find({"lost_at": {"$gte": 0}})] == ["b"]
+        assert sorted(d["dst"] for d in db["links"].find({"lost_at": None})) == ["a"]
