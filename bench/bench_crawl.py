@@ -46,6 +46,7 @@ import redis
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from proccpu import process_cpu  # noqa: E402
 from staticweb import Nginx, generate  # noqa: E402
 
 from backlinkbot.embedded import EmbeddedMongo, EmbeddedRedis  # noqa: E402
@@ -62,20 +63,6 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a running process and its children
-    (nginx's workers), read from /proc; 0 where there is no /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        total += (int(fields[11]) + int(fields[12])) / ticks
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return total
-    return total + sum(_process_cpu(int(child)) for child in children)
-
-
 class ServerCPU:
     """The CPU time the servers (Redis, MongoDB-wire, nginx) spend on a run."""
 
@@ -84,7 +71,7 @@ class ServerCPU:
         self.start = self.read()  # where the next lap starts
 
     def read(self) -> dict[str, float]:
-        return {name: _process_cpu(pid) for name, pid in self.pids.items()}
+        return {name: process_cpu(pid) for name, pid in self.pids.items()}
 
     def lap(self) -> str:
         """Each server's CPU since the last lap, as printed; starts the next."""

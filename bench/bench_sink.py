@@ -19,7 +19,8 @@ into a fresh database:
 pymongo's command monitoring counts, per page, the MongoDB commands sent,
 the bytes of those commands (BSON), the write statements, and the documents
 actually written (inserted + modified + upserted, from the server replies);
-the wall time is for all pages. Ratios are naive / ours, measured in
+the wall time is for all pages, and for the embedded server the CPU time
+its process spent on them (read from /proc). Ratios are naive / ours, measured in
 the same run against the same server. With ``MONGODB_URI`` set that server is
 used; otherwise an embedded nx-27017 is started in a temporary directory.
 
@@ -48,6 +49,9 @@ import pymongo
 from pymongo import UpdateOne, monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from proccpu import process_cpu
 
 from backlinkbot.defaults import BACKLINKBOT_LAST_SEEN_REFRESH
 from backlinkbot.items import Edge, PageItem
@@ -139,7 +143,11 @@ def naive_write(db: Any, batch: list[PageItem]) -> None:
     ], ordered=False)  # fmt: skip
 
 
-def run(uri: str, name: str, pages: int, links: int, batch: int) -> dict[str, tuple[Counts, float]]:
+def run(
+    uri: str, name: str, pages: int, links: int, batch: int, server_pid: int | None
+) -> dict[str, tuple[Counts, float, float | None]]:
+    """Per crawl: what was sent, the wall time, and the CPU time the
+    embedded server spent (None for a server that is not ours to read)."""
     monitor = Monitor()
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
         uri, tz_aware=True, event_listeners=[monitor]
@@ -155,6 +163,7 @@ def run(uri: str, name: str, pages: int, links: int, batch: int) -> dict[str, tu
         for crawl, at in (("first crawl", T0), ("unchanged recrawl", T0 + timedelta(days=1))):
             items = make_pages(pages, links, at)
             monitor.counts = Counts()
+            cpu = process_cpu(server_pid) if server_pid else None
             start = time.perf_counter()
             for i in range(0, len(items), batch):
                 chunk = items[i : i + batch]
@@ -162,7 +171,9 @@ def run(uri: str, name: str, pages: int, links: int, batch: int) -> dict[str, tu
                     naive_write(db, chunk)
                 else:
                     writer.write(chunk)
-            results[crawl] = (monitor.counts, time.perf_counter() - start)
+            wall = time.perf_counter() - start
+            spent = process_cpu(server_pid) - cpu if server_pid and cpu is not None else None
+            results[crawl] = (monitor.counts, wall, spent)
         assert db.links.count_documents({}) == pages * links
     finally:
         client.drop_database(database)
@@ -236,23 +247,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"{args.pages} pages x {args.links} external links, batches of {args.batch}, "
               f"server {'nx-27017 (embedded)' if server else uri}")  # fmt: skip
-        measured = {name: run(uri, name, args.pages, args.links, args.batch)
+        pid = server.process.pid if server is not None and server.process else None
+        measured = {name: run(uri, name, args.pages, args.links, args.batch, pid)
                     for name in WRITERS}  # fmt: skip
     finally:
         if server is not None:
             server.stop()
     n = args.pages
     header = f"{'crawl':18} {'writer':12} {'cmds/page':>10} {'bytes/page':>11} " \
-             f"{'stmts/page':>11} {'docs/page':>10} {'wall s':>8}"  # fmt: skip
+             f"{'stmts/page':>11} {'docs/page':>10} {'wall s':>8} {'server CPU s':>13}"  # fmt: skip
     print(header)
     for crawl in ("first crawl", "unchanged recrawl"):
         for name in WRITERS:
-            c, wall = measured[name][crawl]
+            c, wall, spent = measured[name][crawl]
+            server_cpu = f"{spent:13.2f}" if spent is not None else f"{'-':>13}"
             print(f"{crawl:18} {name:12} {c.commands / n:10.3f} {c.bytes_sent / n:11.0f} "
-                  f"{c.statements / n:11.3f} {c.docs_written / n:10.3f} {wall:8.1f}")  # fmt: skip
-        naive, naive_wall = measured["naive"][crawl]
+                  f"{c.statements / n:11.3f} {c.docs_written / n:10.3f} {wall:8.1f}"
+                  f" {server_cpu}")  # fmt: skip
+        naive, naive_wall, _ = measured["naive"][crawl]
         for name in WRITERS[:2]:
-            ours, ours_wall = measured[name][crawl]
+            ours, ours_wall, _ = measured[name][crawl]
             print(
                 f"{crawl:18} naive/{name:12} commands x{naive.commands / max(ours.commands, 1):.1f}"
                 f"  bytes x{naive.bytes_sent / max(ours.bytes_sent, 1):.1f}"

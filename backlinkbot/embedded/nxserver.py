@@ -44,7 +44,16 @@ nx-27017 formats a debug message with the whole insert command, documents
 included, even with debug logging off, so the launcher hands it the command's
 sections in a list that prints as a one-line summary. Together that was a
 third of the server's Python time during a crawl. Documents that are not
-flat go the original way.
+flat go the original way. A document is flat when every value is a string,
+number, boolean, null or date (one set lookup per value, in C).
+
+neosqlite builds a ``sparse`` index as a partial index (``WHERE field IS
+NOT NULL``) only when the key is given as a plain field name; the
+``[(field, direction)]`` that pymongo sends built a full index, so every
+live link had an entry in the ``lost_at`` index that only lost links need.
+The launcher builds a sparse one-field index from either form the same
+way. An embedded database made before keeps its full index (same results;
+``db.links.drop_index("lost_at")`` and the next worker's start rebuild it).
 
 Each database file gets a larger SQLite page cache (64 MiB, SQLite's
 default is 2 MiB) and checkpoints its write-ahead log every 10,000 pages
@@ -177,7 +186,7 @@ def apply_write_batching() -> None:
 #: Value types that a recursive conversion (of ObjectIds, of bytes) leaves
 #: as they are; exact types, so a subclass (bson's Int64, Binary) goes the
 #: original way.
-_FLAT_TYPES = frozenset({str, int, float, bool, type(None), datetime.datetime})
+_FLAT_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None), datetime.datetime})
 
 
 def _flat(document: dict[str, Any], types: frozenset[type] = _FLAT_TYPES) -> bool:
@@ -308,7 +317,7 @@ def apply_lean_inserts() -> None:
 
     encoder = Encoder(allow_nan=False)
     # What the bytes-to-Binary conversion leaves as it is: ObjectIds too.
-    unconverted = _FLAT_TYPES | {ObjectId, BsonObjectId}
+    unconverted: frozenset[type] = _FLAT_TYPES | {ObjectId, BsonObjectId}
 
     @functools.lru_cache(maxsize=1024)
     def insert_sql(name: str) -> str:
