@@ -81,6 +81,33 @@ class ServerCPU:
         return "  servers " + ", ".join(f"{name} {cpu:.1f} s" for name, cpu in spent.items())
 
 
+class Timeline:
+    """When nginx answered each request of a run, from its access log
+    (``$msec``); off without ``--timeline``."""
+
+    def __init__(self, log: Path | None) -> None:
+        self.log = log
+        self.offset = 0  # where the next run's lines start
+
+    def lap(self, started: float) -> tuple[str, float | None]:
+        """The run's first and last response (seconds after ``started``, a
+        ``time.time()``) and its steady rate: the responses between the
+        10th and the 90th percentile of their times, per second, which
+        leaves out start-up and the end of the crawl. Starts the next lap."""
+        if self.log is None or not self.log.exists():
+            return "", None
+        with self.log.open() as lines:
+            lines.seek(self.offset)
+            stamps = sorted(float(line) for line in lines if line.strip())
+            self.offset = lines.tell()
+        if len(stamps) < 20:
+            return "", None
+        low, high = len(stamps) // 10, len(stamps) * 9 // 10
+        steady = (high - low) / max(stamps[high] - stamps[low], 1e-9)
+        return (f"  first {stamps[0] - started:.1f} s, last {stamps[-1] - started:.1f} s,"
+                f" steady {steady:.1f} resp/s", steady)  # fmt: skip
+
+
 def _peer(script: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, float], float]:
     started = time.monotonic()
     out = subprocess.run(
@@ -91,10 +118,14 @@ def _peer(script: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, 
     return json.loads(out.stdout.strip().splitlines()[-1]), wall
 
 
-def _show(name: str, responses: int, wall: float, cpu: float, servers: ServerCPU) -> None:
+def _show(name: str, responses: int, wall: float, cpu: float, servers: ServerCPU,
+          timeline: Timeline, started: float) -> float | None:  # fmt: skip
+    """Print a run's line; its steady rate (None without ``--timeline``)."""
+    times, steady = timeline.lap(started)
     print(f"{name:28} {responses:7d} responses {wall:7.1f} s {responses / wall:8.1f} resp/s"
           f" {cpu / responses * 1000:6.2f} ms CPU/resp ({cpu:.1f} s)"
-          f"{servers.lap()}", flush=True)  # fmt: skip
+          f"{servers.lap()}{times}", flush=True)  # fmt: skip
+    return steady
 
 
 PLAIN, TEXTBOOK = "plain Scrapy", "textbook scrapy-redis"
@@ -102,31 +133,35 @@ OURS = {1: "backlinkbot, 1 worker(s)", 2: "backlinkbot, 2 worker(s)"}
 
 
 def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis.Redis,
-           mongo_uri: str, tmp: Path, servers: ServerCPU, extra: dict[str, str],
-           turn: int = 0) -> dict[str, tuple[int, float]]:  # fmt: skip
+           mongo_uri: str, tmp: Path, servers: ServerCPU, timeline: Timeline,
+           extra: dict[str, str], turn: int = 0,
+           ) -> dict[str, tuple[int, float, float | None]]:  # fmt: skip
     """One run of each selected crawler, the order rotated by ``turn`` (so
     that no crawler always follows the heaviest one); name -> (responses,
-    wall seconds)."""
-    results: dict[str, tuple[int, float]] = {}
+    wall seconds, steady responses/s or None)."""
+    results: dict[str, tuple[int, float, float | None]] = {}
     # Every round starts from empty databases: the same first crawl each time.
     with pymongo.MongoClient(mongo_uri) as mongo:
         for name in ("textbook", "ours1", "ours2"):
             mongo.drop_database(name)
     servers.lap()
+    timeline.lap(0.0)
+
+    def show(name: str, responses: int, wall: float, cpu: float, started: float) -> None:
+        steady = _show(name, responses, wall, _child_cpu() - cpu, servers, timeline, started)
+        results[name] = (responses, wall, steady)
 
     def plain() -> None:
-        cpu = _child_cpu()
+        cpu, started = _child_cpu(), time.time()
         got, wall = _peer("plain_scrapy.py", seeds, env)
-        results[PLAIN] = (int(got["responses"]), wall)
-        _show(PLAIN, *results[PLAIN], _child_cpu() - cpu, servers)
+        show(PLAIN, int(got["responses"]), wall, cpu, started)
 
     def textbook() -> None:
         client.delete("textbook:start_urls", "textbook:requests", "textbook:dupefilter")
         client.rpush("textbook:start_urls", *seeds)
-        cpu = _child_cpu()
+        cpu, started = _child_cpu(), time.time()
         got, wall = _peer("textbook_scrapy_redis.py", [], {**env, "MONGODB_DATABASE": "textbook"})
-        results[TEXTBOOK] = (int(got["responses"]), wall - TEXTBOOK_IDLE)
-        _show(TEXTBOOK, *results[TEXTBOOK], _child_cpu() - cpu, servers)
+        show(TEXTBOOK, int(got["responses"]), wall - TEXTBOOK_IDLE, cpu, started)
 
     def ours(workers: int) -> None:
         keys = CrawlKeys(f"bench{workers}")
@@ -143,12 +178,11 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
         )  # fmt: skip
         os.environ.update({**env, "MONGODB_DATABASE": f"ours{workers}",
                            "BACKLINKBOT_REDIS_PREFIX": keys.prefix})  # fmt: skip
-        cpu = _child_cpu()
+        cpu, started = _child_cpu(), time.time()
         with open(os.devnull, "w") as quiet:
             summary = run_crawl(client, keys, options, out=quiet)
         responses = summary.stats.get("downloader/response_count", 0)
-        results[OURS[workers]] = (responses, summary.seconds)
-        _show(OURS[workers], responses, summary.seconds, _child_cpu() - cpu, servers)
+        show(OURS[workers], responses, summary.seconds, cpu, started)
 
     steps = {"plain": plain, "textbook": textbook,
              "ours1": lambda: ours(1), "ours2": lambda: ours(2)}  # fmt: skip
@@ -171,11 +205,17 @@ def main() -> None:
         "--set", action="append", default=[], metavar="NAME=VALUE",
         help="a Scrapy setting for backlinkbot's workers (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--timeline", action="store_true",
+        help="nginx logs when it answers; print each run's first and last response"
+             " and its steady rate (10th to 90th percentile), and their ratios",
+    )  # fmt: skip
     args = parser.parse_args()
     runs = args.only.split(",")
     extra = dict(item.split("=", 1) for item in args.set)
     print(f"web: {args.hosts} hosts x {args.pages} pages", flush=True)
     rates: dict[str, list[float]] = {}
+    steady: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         tmp.chmod(0o755)  # nginx's workers read the web as an unprivileged user
@@ -187,38 +227,50 @@ def main() -> None:
         mongo_uri = mongo_server.start() if mongo_server else os.environ["MONGODB_URI"]
         client = redis.Redis.from_url(redis_url)
         try:
-            with Nginx(tmp / "web", tmp / "nginx") as nginx:
+            access_log = tmp / "nginx" / "access.log" if args.timeline else None
+            with Nginx(tmp / "web", tmp / "nginx", access_log=access_log) as nginx:
                 pids = {"redis": redis_server.process.pid}  # type: ignore[union-attr]
                 if mongo_server is not None:
                     pids["mongodb-wire"] = mongo_server.process.pid  # type: ignore[union-attr]
                 pids["nginx"] = nginx.process.pid  # type: ignore[union-attr]
-                servers = ServerCPU(pids)
+                servers, timeline = ServerCPU(pids), Timeline(access_log)
                 env = {**os.environ, "http_proxy": nginx.url, "REDIS_URL": redis_url,
                        "MONGODB_URI": mongo_uri}  # fmt: skip
                 for number in range(1, args.repeat + 1):
                     if args.repeat > 1:
                         print(f"round {number}", flush=True)
-                    for name, (responses, wall) in _round(
-                        runs, seeds, env, client, mongo_uri, tmp, servers, extra, turn=number - 1
-                    ).items():
+                    for name, (responses, wall, rate_steady) in _round(
+                        runs, seeds, env, client, mongo_uri, tmp, servers, timeline, extra,
+                        turn=number - 1,
+                    ).items():  # fmt: skip
                         rates.setdefault(name, []).append(responses / wall)
+                        if rate_steady is not None:
+                            steady.setdefault(name, []).append(rate_steady)
         finally:
             client.close()
             redis_server.stop()
             if mongo_server is not None:
                 mongo_server.stop()
+    _compare(rates, args.repeat > 1, "")
+    if steady:
+        _compare(steady, args.repeat > 1, "steady ")
+
+
+def _compare(rates: dict[str, list[float]], medians: bool, kind: str) -> None:
+    """Print the medians (with ``medians``) and the ratios of ``rates``
+    (name -> responses/s of each round)."""
     rate = {name: statistics.median(values) for name, values in rates.items()}
-    if args.repeat > 1:
+    if medians:
         for name, values in rates.items():
             shown = ", ".join(f"{v:.1f}" for v in values)
-            print(f"{name:28} median {rate[name]:8.1f} resp/s  ({shown})")
+            print(f"{name:28} median {kind}{rate[name]:8.1f} resp/s  ({shown})")
     one = rate.get(OURS[1])
     if one:
         for peer in (PLAIN, TEXTBOOK):
             if peer in rate:
-                print(f"1 worker / {peer}: {one / rate[peer]:.2f}x")
+                print(f"{kind}1 worker / {peer}: {one / rate[peer]:.2f}x")
         if OURS[2] in rate:
-            print(f"2 workers / 1 worker: {rate[OURS[2]] / one:.2f}x")
+            print(f"{kind}2 workers / 1 worker: {rate[OURS[2]] / one:.2f}x")
 
 
 if __name__ == "__main__":

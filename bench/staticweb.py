@@ -107,9 +107,15 @@ def _free_port() -> int:
 class Nginx:
     """nginx in the foreground on a free port, one server block for every host."""
 
-    def __init__(self, root: Path, workdir: Path, *, binary: str = "/usr/sbin/nginx") -> None:
+    def __init__(
+        self, root: Path, workdir: Path, *, binary: str = "/usr/sbin/nginx",
+        access_log: Path | None = None,
+    ) -> None:  # fmt: skip
         self.root = root
         self.workdir = workdir
+        #: Where nginx logs the time it answered each request (``$msec``,
+        #: seconds since the epoch); None: no access log.
+        self.access_log = access_log
         self.binary = binary
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -128,7 +134,7 @@ pid {self.workdir}/nginx.pid;
 error_log {self.workdir}/error.log;
 events {{ worker_connections 1024; }}
 http {{
-  access_log off;
+  {self._access_log_directives()}
   default_type text/html;
   keepalive_requests 100000;
   client_body_temp_path {self.workdir}/body;
@@ -153,6 +159,11 @@ http {{
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("nginx did not start")
+
+    def _access_log_directives(self) -> str:
+        if self.access_log is None:
+            return "access_log off;"
+        return f'log_format stamp "$msec";\n  access_log {self.access_log} stamp;'
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
