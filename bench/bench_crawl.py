@@ -21,9 +21,14 @@ processes per response (workers and peers) per run, the CPU time each server
 responses/s. With ``--repeat N`` the crawlers take turns N times
 (each round on empty databases, the order rotated by one each round) and the
 medians are compared, so that a passing load on the machine, or the crawler
-that ran just before, does not decide a ratio.
+that ran just before, does not decide a ratio. With ``--timeline`` nginx
+logs when it answers each request, and each run also shows its first and
+last response and its steady rate (the responses between the 10th and the
+90th percentile of their times, per second: start-up and the end of the
+crawl left out); the ratios of the steady rates follow those of the wall
+times.
 
-    python bench/bench_crawl.py --hosts 100 --pages 100 --repeat 3
+    python bench/bench_crawl.py --hosts 100 --pages 100 --repeat 3 --timeline
     python bench/bench_crawl.py --only ours1,ours2 --set BACKLINKBOT_SINK_BATCH_PAGES=500
 """
 
