@@ -36,6 +36,7 @@ def main() -> None:
     })  # fmt: skip
     crawler = process.create_crawler(PlainSpider)
     crawler.signals.connect(timing.response, signal=signals.response_received)
+    crawler.signals.connect(timing.idle, signal=signals.spider_idle)
     process.crawl(crawler, seeds=sys.argv[1:])
     process.start()
     print(json.dumps(timing.result(crawler)))
