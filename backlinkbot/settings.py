@@ -94,9 +94,6 @@ ITEM_PIPELINES = {
     "pipelines.mongo.MongoSinkPipeline": 300,
 }
 EXTENSIONS = {
-    # Off (REMOTE_CONTROL_ENABLED above) and not even loaded: its module
-    # imports aiohttp, a tenth of a second of every worker's start.
-    "scrapy.extensions.remote_control.RemoteControl": None,
     "backlinkbot.extensions.clusterstats.ClusterStats": 500,
     # Masks passwords in URLs in every log record (also before it runs).
     "backlinkbot.safety.secrets.SecretMasking": 0,

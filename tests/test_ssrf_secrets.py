@@ -112,4 +112,44 @@ def test_no_code_runs_through_a_worker_port() -> None:
 
     assert settings.TELNETCONSOLE_ENABLED is False
     assert settings.REMOTE_CONTROL_ENABLED is False
-    assert settings.EXTENSIONS["scrapy.extensions.remote_control.RemoteControl"] is None
+
+
+REMOTE_CONTROL = "scrapy.extensions.remote_control.RemoteControl"
+COOKIES = "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"
+
+
+@pytest.mark.parametrize("switched_on", [False, True])
+def test_disabled_default_components_are_left_out_not_imported(switched_on: bool) -> None:
+    """Scrapy imports a component of its defaults, or of a setting's keys
+    (``None`` included), before it finds it disabled; the remote control
+    imports aiohttp and the cookies middleware tldextract. The add-on
+    leaves the remote control out whatever ``REMOTE_CONTROL_ENABLED`` says
+    (only naming it in ``EXTENSIONS`` brings it back), and the cookies
+    middleware while ``COOKIES_ENABLED`` is off; the project settings name
+    neither."""
+    from scrapy.settings import Settings
+
+    from backlinkbot import settings as project
+    from backlinkbot.addon import BacklinkbotAddon
+
+    assert REMOTE_CONTROL not in project.EXTENSIONS
+    assert COOKIES not in project.DOWNLOADER_MIDDLEWARES
+
+    def effective(**overrides: object) -> Settings:
+        settings = Settings()
+        settings.setmodule(project, priority="project")
+        settings.setdict({"BACKLINKBOT_EMBEDDED": False, **overrides}, priority="cmdline")
+        BacklinkbotAddon().update_settings(settings)
+        return settings
+
+    settings = effective(REMOTE_CONTROL_ENABLED=switched_on, COOKIES_ENABLED=switched_on)
+    assert REMOTE_CONTROL not in settings.getwithbase("EXTENSIONS")
+    assert (COOKIES in settings.getwithbase("DOWNLOADER_MIDDLEWARES")) is switched_on
+    # The rest of Scrapy's defaults stay.
+    assert "scrapy.extensions.corestats.CoreStats" in settings.getwithbase("EXTENSIONS")
+    assert "scrapy.downloadermiddlewares.retry.RetryMiddleware" in settings.getwithbase(
+        "DOWNLOADER_MIDDLEWARES"
+    )
+    # Named in EXTENSIONS, the remote control is there (and its switch decides).
+    named = effective(EXTENSIONS={**project.EXTENSIONS, REMOTE_CONTROL: 0})
+    assert REMOTE_CONTROL in named.getwithbase("EXTENSIONS")
