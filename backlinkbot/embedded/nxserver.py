@@ -76,6 +76,7 @@ import datetime
 import functools
 import inspect
 import sys
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -91,6 +92,20 @@ __all__ = [
 
 _BATCHED_COMMANDS = frozenset({"insert", "update", "delete"})
 
+#: Marks a method this launcher put in place.
+_PATCHED = "_backlinkbot_patched"
+
+
+def _patch(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+    """Set ``owner.<name>`` to ``make(original)``, once per process: a
+    second call finds the replacement in place and leaves it."""
+    original = getattr(owner, name)
+    if getattr(original, _PATCHED, False):
+        return
+    replacement = make(original)
+    setattr(replacement, _PATCHED, True)
+    setattr(owner, name, replacement)
+
 
 def _carries_datetime(update_spec: dict[str, Any]) -> bool:
     return any(
@@ -105,23 +120,20 @@ def apply_datetime_update_fix() -> None:
     """Make neosqlite keep BSON dates in top-level update operators."""
     from neosqlite.collection.query_helper import _sql_updates
 
-    mixin = _sql_updates.SqlUpdatesMixin
-    if getattr(mixin, "_backlinkbot_patched", False):
-        return
-    original = mixin._can_use_sql_updates
+    def make(original: Any) -> Any:
+        def can_use_sql_updates(
+            self: Any,
+            update_spec: dict[str, Any],
+            doc_id: int,
+            original_doc: dict[str, Any] | None = None,
+        ) -> bool:
+            if _carries_datetime(update_spec):
+                return False
+            return bool(original(self, update_spec, doc_id, original_doc))
 
-    def can_use_sql_updates(
-        self: Any,
-        update_spec: dict[str, Any],
-        doc_id: int,
-        original_doc: dict[str, Any] | None = None,
-    ) -> bool:
-        if _carries_datetime(update_spec):
-            return False
-        return bool(original(self, update_spec, doc_id, original_doc))
+        return can_use_sql_updates
 
-    mixin._can_use_sql_updates = can_use_sql_updates
-    mixin._backlinkbot_patched = True
+    _patch(_sql_updates.SqlUpdatesMixin, "_can_use_sql_updates", make)
 
 
 class _Sections(list[Any]):
@@ -151,10 +163,6 @@ def apply_write_batching() -> None:
     """Run each write command in one SQLite transaction, not one per document."""
     from nx_27017 import handler
 
-    cls = handler.NeoSQLiteHandler
-    if getattr(cls, "_backlinkbot_batched", False):
-        return
-
     def batched(method: Any) -> Any:
         @functools.wraps(method)
         def run(self: Any, msg: Any) -> Any:
@@ -178,9 +186,8 @@ def apply_write_batching() -> None:
 
         return run
 
-    cls.handle_insert = batched(cls.handle_insert)
-    cls.handle_command = batched(cls.handle_command)
-    cls._backlinkbot_batched = True
+    _patch(handler.NeoSQLiteHandler, "handle_insert", batched)
+    _patch(handler.NeoSQLiteHandler, "handle_command", batched)
 
 
 #: Value types that a recursive conversion (of ObjectIds, of bytes) leaves
@@ -201,18 +208,15 @@ def apply_flat_document_fast_paths() -> None:
     """Skip nx-27017's recursive ObjectId conversion of flat documents."""
     from nx_27017 import handler
 
-    cls = handler.NeoSQLiteHandler
-    if getattr(cls, "_backlinkbot_flat", False):
-        return
-    original = cls._convert_objectids
+    def make(original: Any) -> Any:
+        def convert_objectids(self: Any, doc: Any) -> Any:
+            if isinstance(doc, dict) and _flat(doc):
+                return dict(doc)  # a new dict, as the conversion returns
+            return original(self, doc)
 
-    def convert_objectids(self: Any, doc: Any) -> Any:
-        if isinstance(doc, dict) and _flat(doc):
-            return dict(doc)  # a new dict, as the conversion returns
-        return original(self, doc)
+        return convert_objectids
 
-    cls._convert_objectids = convert_objectids
-    cls._backlinkbot_flat = True
+    _patch(handler.NeoSQLiteHandler, "_convert_objectids", make)
 
 
 def _single_field(key: Any) -> str | None:
@@ -232,24 +236,22 @@ def apply_sparse_single_field_indexes() -> None:
     for a key given as a plain field name."""
     from neosqlite.collection import index_manager
 
-    manager = index_manager.IndexManager
-    if getattr(manager, "_backlinkbot_sparse", False):
-        return
-    original = manager.create_index
-    signature = inspect.signature(original)
+    def make(original: Any) -> Any:
+        signature = inspect.signature(original)
 
-    def create_index(self: Any, *args: Any, **kwargs: Any) -> Any:
-        # neosqlite honours ``sparse`` only for a key given as a string; a
-        # key list of one (field, direction) built the same index (same
-        # name; SQLite reads an index either way) over every row.
-        bound = signature.bind(self, *args, **kwargs)
-        field = _single_field(bound.arguments.get("key"))
-        if field is not None and bound.arguments.get("sparse"):
-            bound.arguments["key"] = field
-        return original(*bound.args, **bound.kwargs)
+        def create_index(self: Any, *args: Any, **kwargs: Any) -> Any:
+            # neosqlite honours ``sparse`` only for a key given as a string;
+            # a key list of one (field, direction) built the same index
+            # (same name; SQLite reads an index either way) over every row.
+            bound = signature.bind(self, *args, **kwargs)
+            field = _single_field(bound.arguments.get("key"))
+            if field is not None and bound.arguments.get("sparse"):
+                bound.arguments["key"] = field
+            return original(*bound.args, **bound.kwargs)
 
-    manager.create_index = create_index
-    manager._backlinkbot_sparse = True
+        return create_index
+
+    _patch(index_manager.IndexManager, "create_index", make)
 
 
 def _plain_inclusion(projection: dict[str, Any]) -> tuple[list[str], bool] | None:
@@ -275,23 +277,22 @@ def apply_projection_fast_path() -> None:
     """Project plain top-level inclusions without deep-copying the document."""
     from neosqlite.collection.query_helper import aggregation
 
-    mixin = aggregation.AggregationMixin
-    if getattr(mixin, "_backlinkbot_projection", False):
-        return
-    original = mixin._apply_projection
+    def make(original: Any) -> Any:
+        def apply_projection(
+            self: Any, projection: dict[str, Any], document: dict[str, Any]
+        ) -> Any:
+            plain = _plain_inclusion(projection) if projection else None
+            if plain is None:
+                return original(self, projection, document)
+            fields, keep_id = plain
+            projected = {key: document[key] for key in fields if key in document}
+            if keep_id and "_id" in document:
+                projected["_id"] = document["_id"]
+            return projected
 
-    def apply_projection(self: Any, projection: dict[str, Any], document: dict[str, Any]) -> Any:
-        plain = _plain_inclusion(projection) if projection else None
-        if plain is None:
-            return original(self, projection, document)
-        fields, keep_id = plain
-        projected = {key: document[key] for key in fields if key in document}
-        if keep_id and "_id" in document:
-            projected["_id"] = document["_id"]
-        return projected
+        return apply_projection
 
-    mixin._apply_projection = apply_projection
-    mixin._backlinkbot_projection = True
+    _patch(aggregation.AggregationMixin, "_apply_projection", make)
 
 
 def apply_lean_inserts() -> None:
@@ -302,10 +303,6 @@ def apply_lean_inserts() -> None:
     from neosqlite.collection.query_helper.utils import _convert_bytes_to_binary
     from neosqlite.exceptions import MalformedDocument
     from neosqlite.objectid import ObjectId
-
-    mixin = crud_operations.CRUDOperationsMixin
-    if getattr(mixin, "_backlinkbot_lean", False):
-        return
 
     class Encoder(NeoSQLiteJSONEncoder):  # type: ignore[misc]
         # Dates first: neosqlite's default() imports ObjectId before it
@@ -343,8 +340,8 @@ def apply_lean_inserts() -> None:
             document["_id"] = generated_id
         return generated_id
 
-    mixin._internal_insert = internal_insert
-    mixin._backlinkbot_lean = True
+    # Replaces the original outright: nothing of it is called.
+    _patch(crud_operations.CRUDOperationsMixin, "_internal_insert", lambda _: internal_insert)
 
 
 #: Per database file: page cache in KiB (negative: KiB, SQLite's convention)
@@ -357,19 +354,16 @@ def apply_sqlite_tuning() -> None:
     """Open every database file with a larger page cache and checkpoint."""
     from nx_27017 import handler
 
-    cls = handler.NeoSQLiteHandler
-    if getattr(cls, "_backlinkbot_tuned", False):
-        return
-    original = cls._open_db_conn
+    def make(original: Any) -> Any:
+        def open_db_conn(self: Any, db_name: str) -> Any:
+            connection = original(self, db_name)
+            connection.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            connection.db.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
+            return connection
 
-    def open_db_conn(self: Any, db_name: str) -> Any:
-        connection = original(self, db_name)
-        connection.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        connection.db.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
-        return connection
+        return open_db_conn
 
-    cls._open_db_conn = open_db_conn
-    cls._backlinkbot_tuned = True
+    _patch(handler.NeoSQLiteHandler, "_open_db_conn", make)
 
 
 def main() -> int:
