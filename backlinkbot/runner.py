@@ -8,6 +8,7 @@ progress is read from the cluster stats in Redis (one ``HGETALL`` and one
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -141,10 +142,15 @@ def run_crawl(
         if options.seeds_after_start:
             _wait_for_workers(server, keys, workers)
             push_seeds(server, keys, options.seeds_after_start)
-        while any(w.poll() is None for w in workers):
-            time.sleep(min(options.progress_interval, 0.5))
+        while alive := [w for w in workers if w.poll() is None]:
+            # Wake when the first live worker exits (its exit is seen within
+            # 50 ms) or when progress is due: the crawl's end is not left
+            # waiting for the next tick.
+            due = last_time + options.progress_interval
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                alive[0].wait(timeout=max(0.0, due - time.monotonic()))
             now = time.monotonic()
-            if now - last_time < options.progress_interval:
+            if now < due:
                 continue
             stats = cluster_stats(server, keys)
             pages = stats.get("backlinkbot/pages/fetched", 0)

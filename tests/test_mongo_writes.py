@@ -216,3 +216,31 @@ def test_launcher_builds_sparse_single_field_indexes_as_partial_indexes(tmp_path
     with neosqlite.Connection(str(path)) as db:
         assert [d["dst"] for d in db["links"].find({"lost_at": {"$gte": 0}})] == ["b"]
         assert sorted(d["dst"] for d in db["links"].find({"lost_at": None})) == ["a"]
+
+
+def test_the_recount_probe_reads_the_sparse_index_in_the_stand_in(tmp_path: Path) -> None:
+    """A date range alone makes neosqlite compare through ``datetime()`` and
+    read every link; the recount's probe (with ``$exists``) reads the
+    partial ``lost_at`` index, and finds the same links."""
+    import neosqlite
+
+    from backlinkbot.embedded.nxserver import apply_sparse_single_field_indexes
+    from backlinkbot.storage.domains import loss_probe
+
+    apply_sparse_single_field_indexes()
+    start = datetime(2026, 1, 1)
+    with neosqlite.Connection(str(tmp_path / "t.db")) as db:
+        links = db["links"]
+        links.create_index([("lost_at", -1)], sparse=True)
+        links.insert_many([{"dst": "live"}, {"dst": "old", "lost_at": datetime(2025, 6, 1)},
+                           {"dst": "new", "lost_at": datetime(2026, 2, 1)}])  # fmt: skip
+        statements: list[str] = []
+        db.db.set_trace_callback(statements.append)
+        found = [d["dst"] for d in links.find(loss_probe(start))]
+        assert found == [d["dst"] for d in links.find({"lost_at": {"$gte": start}})] == ["new"]
+        db.db.set_trace_callback(None)
+        probe, plain = (s for s in statements if s.startswith("SELECT") and "FROM links" in s)
+        plans = [" ".join(row[-1] for row in db.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+                 for sql in (probe, plain)]  # fmt: skip
+        assert "USING INDEX idx_links_lost_at" in plans[0], plans
+        assert plans[1] == "SCAN links", plans

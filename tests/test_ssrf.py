@@ -3,13 +3,17 @@ the resolver that filters the addresses a connection may use."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.test import get_crawler
 
 from backlinkbot.downloadermiddlewares.ssrf import SSRFGuardMiddleware
-from backlinkbot.safety.addresses import AddressPolicy
+from backlinkbot.safety.addresses import AddressPolicy, parse_ip
 from backlinkbot.safety.resolver import (
     RefusedAddressError,
     SafeResolver,
@@ -54,6 +58,35 @@ CASES = [
 
 def _middleware(**settings: object) -> SSRFGuardMiddleware:
     return SSRFGuardMiddleware.from_crawler(get_crawler(settings_dict=settings))
+
+
+def _ip_address_or_none(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = host.strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+_HOSTS = st.text(alphabet="0123456789abcdefx.:[]%-\u0663", max_size=24) | st.ip_addresses().map(str)
+
+
+@given(_HOSTS)
+def test_parse_ip_reads_what_ipaddress_reads(host: str) -> None:
+    # parse_ip tells host names apart before calling ipaddress: never wrongly.
+    assert parse_ip(host) == _ip_address_or_none(host)
+    assert parse_ip(f"[{host}]") == _ip_address_or_none(host)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [("example.com", None), ("1.2.3.4", "1.2.3.4"), ("[::1]", "::1"),
+     ("fe80::1%eth0", "fe80::1"), ("1.2.3", None), ("\u0661.\u0662.\u0663.\u0664", None),
+     ("", None), ("xn--80ak6aa92e.com", None)],
+)  # fmt: skip
+def test_parse_ip(host: str, expected: str | None) -> None:
+    ip = parse_ip(host)
+    assert (str(ip) if ip is not None else None) == expected
 
 
 @pytest.mark.parametrize(("url", "reason"), CASES)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from backlinkbot.storage.domains import loss_probe
 from backlinkbot.storage.queries import Target, link_filter
 from backlinkbot.storage.schema import INDEXES, ensure_indexes
 
@@ -46,6 +47,7 @@ QUERIES: list[tuple[str, str, dict[str, Any], list[tuple[str, int]], str]] = [
     ("outlinks of a page", "links", {"src": "http://a.com/"}, [], "src"),
     ("lost links, newest first", "links", {"lost_at": {"$gte": T}}, [("lost_at", -1)],
      "lost_at"),
+    ("any link lost lately (domain recount)", "links", loss_probe(T), [], "lost_at"),
     ("pages of a host", "pages", {"host": "www.b.com"}, [], "host"),
     ("pages due for a recrawl", "pages", {"fetched_at": {"$lt": T}}, [("fetched_at", 1)],
      "fetched_at"),

@@ -39,12 +39,12 @@ from typing import TYPE_CHECKING, Any
 from pymongo import UpdateOne
 from pymongo.errors import OperationFailure
 
-from .schema import DOMAINS, LINKS
+from .schema import DOMAINS, LINKS, sparse_range
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-__all__ = ["count_domains", "recount_all", "recount_domains", "subnet"]
+__all__ = ["count_domains", "loss_probe", "recount_all", "recount_domains", "subnet"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,13 @@ def _grouped_live(
     return counts
 
 
+def loss_probe(start: datetime) -> dict[str, Any]:
+    """The filter of links lost at ``start`` or later, for a probe of the
+    sparse ``lost_at`` index alone (on the embedded stand-in a plain range
+    read every link: 0.09 s for 50,000)."""
+    return sparse_range("lost_at", {"$gte": start})
+
+
 def _recent_losses(
     db: Database[dict[str, Any]], since: dict[int, datetime], query: dict[str, Any]
 ) -> dict[str, dict[str, int]]:
@@ -165,7 +172,7 @@ def _recent_losses(
     recently_lost = {"lost_at": {"$gte": since[30]}}
     # One probe of the sparse `lost_at` index: a graph that lost nothing
     # lately (every first crawl) needs no per-domain read.
-    if db[LINKS].find_one(recently_lost, {"_id": 1}) is None:
+    if db[LINKS].find_one(loss_probe(since[30]), {"_id": 1}) is None:
         return lost
     cursor = db[LINKS].find({**query, **recently_lost}, _PROJECTION)
     for doc in cursor.batch_size(5000):

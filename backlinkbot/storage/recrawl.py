@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .schema import LINKS, PAGES
+from .schema import LINKS, PAGES, sparse_range
 
 if TYPE_CHECKING:
     import redis
@@ -125,7 +125,7 @@ def select_due(
     fields = {"fetched_at": 1, "recrawl_queued_at": 1, "unconfirmed_since": 1}
     confirm_docs = [
         d for d in db[PAGES]
-        .find({"unconfirmed_since": {"$lte": now - policy.confirm_after}}, fields)
+        .find(sparse_range("unconfirmed_since", {"$lte": now - policy.confirm_after}), fields)
         .sort("unconfirmed_since", 1)
         .limit(policy.batch * policy.window)
         if not _queued(d, now, policy.confirm_after)

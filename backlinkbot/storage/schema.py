@@ -33,6 +33,7 @@ __all__ = [
     "link_fingerprint",
     "link_id",
     "second",
+    "sparse_range",
 ]
 
 LINKS, PAGES, DOMAINS = "links", "pages", "domains"
@@ -100,6 +101,15 @@ def ensure_indexes(db: Database[dict[str, Any]]) -> None:
             # Not there (the usual case), or dropped by another worker.
             with contextlib.suppress(OperationFailure):
                 db[collection].drop_index(name)
+
+
+def sparse_range(field: str, bounds: dict[str, Any]) -> dict[str, Any]:
+    """The filter of a range (``{"$gte": start}``) of ``field``, which a
+    sparse index holds, in the form that reads that index on either server.
+    ``$exists`` adds nothing to a range for MongoDB; the embedded stand-in
+    compares dates through SQLite's ``datetime()``, which no index holds,
+    and without it reads every document (docs/SCHEMA.md)."""
+    return {field: {"$exists": True, **bounds}}
 
 
 def link_id(src: str, dst: str) -> str:
