@@ -17,7 +17,7 @@ import pytest
 
 from backlinkbot.storage.domains import loss_probe
 from backlinkbot.storage.queries import Target, link_filter
-from backlinkbot.storage.schema import INDEXES, ensure_indexes
+from backlinkbot.storage.schema import INDEXES, ensure_indexes, sparse_range
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 DOMAIN, HOST, URL = (
@@ -51,7 +51,7 @@ QUERIES: list[tuple[str, str, dict[str, Any], list[tuple[str, int]], str]] = [
     ("pages of a host", "pages", {"host": "www.b.com"}, [], "host"),
     ("pages due for a recrawl", "pages", {"fetched_at": {"$lt": T}}, [("fetched_at", 1)],
      "fetched_at"),
-    ("pages awaiting a confirming fetch", "pages", {"unconfirmed_since": {"$lte": T}},
+    ("pages awaiting a confirming fetch", "pages", sparse_range("unconfirmed_since", {"$lte": T}),
      [("unconfirmed_since", 1)], "unconfirmed_since"),
     ("most linked domains", "domains", {}, [("backlinks", -1)], "backlinks"),
 ]  # fmt: skip
