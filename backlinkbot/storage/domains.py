@@ -111,8 +111,9 @@ def count_domains(
 
 
 #: One document per target domain: its live links' count, distinct
-#: referrers and first-seen times (the nofollow count is a second group:
-#: ``$cond`` inside ``$group`` is one of the things nx-27017 gets wrong).
+#: referrers, first-seen times and nofollow flags (pushed and counted here:
+#: ``$cond`` inside ``$group`` is one of the things nx-27017 gets wrong, and
+#: a second group of the nofollow links read every link again).
 _GROUP_LIVE = {
     "_id": "$dst_domain",
     "backlinks": {"$sum": 1},
@@ -120,6 +121,7 @@ _GROUP_LIVE = {
     "ref_hosts": {"$addToSet": "$src_host"},
     "ref_ips": {"$addToSet": "$src_ip"},
     "first_seen": {"$push": "$first_seen"},
+    "nofollow": {"$push": "$nofollow"},
 }
 
 
@@ -129,22 +131,17 @@ def _grouped_live(
     """The live-link counts of the domains ``query`` selects, grouped by the
     server; as :func:`_count_live` counts them from the links."""
     live = {**query, "lost_at": None}
-    by_domain = {"_id": "$dst_domain", "n": {"$sum": 1}}
-    nofollow = {
-        row["_id"]: row["n"]
-        for row in db[LINKS].aggregate(
-            [{"$match": {**live, "nofollow": True}}, {"$group": by_domain}], allowDiskUse=True
-        )
-    }
     counts = {}
     for group in db[LINKS].aggregate(
         [{"$match": live}, {"$group": _GROUP_LIVE}], allowDiskUse=True
     ):
         ips = {ip for ip in group["ref_ips"] if ip}
         row = _empty()
+        # True, or 1 from nx-27017, which returns pushed booleans as numbers.
+        nofollow = sum(1 for flag in group["nofollow"] if flag)
         row.update(
             backlinks=group["backlinks"],
-            dofollow=group["backlinks"] - nofollow.get(group["_id"], 0),
+            dofollow=group["backlinks"] - nofollow,
             ref_domains=set(group["ref_domains"]),
             ref_hosts=set(group["ref_hosts"]),
             ref_ips=ips,
