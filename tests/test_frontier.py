@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Iterator
@@ -419,6 +420,44 @@ def test_scheduler_batches_links_and_acks_stored_pages(
     assert redis_client.zcard(f"{redis_prefix}:leased") == 0
     assert int(redis_client.get(f"{redis_prefix}:queued")) == 39
     assert held is not None
+
+
+def test_in_a_running_crawl_the_pop_does_not_wait_for_redis(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    spider = make_spider(redis_url, redis_prefix)
+    scheduler = FrontierScheduler.from_crawler(spider.crawler)
+    scheduler.open(spider)
+    leased = f"{redis_prefix}:leased"
+
+    async def back() -> None:
+        while scheduler.inflight is not None:
+            await asyncio.sleep(0.005)
+
+    async def crawl() -> None:
+        for i in range(3):
+            scheduler.enqueue_request(Request(f"http://h{i}.com/"))
+        assert scheduler.flush()
+        # The engine's ask starts the pop (on the event loop) and gets None.
+        assert scheduler.next_request() is None and scheduler.inflight is not None
+        assert scheduler.next_request() is None  # one pop at a time
+        await back()
+        # Back: decoded and held (one free slot outside a crawl: one request).
+        first = scheduler.next_request()
+        assert first is not None and first.url in scheduler.queue.leases.held
+        assert redis_client.zcard(leased) == 1
+        # A pop still on its way back when the worker closes: its request is
+        # taken in and handed back with the rest.
+        assert scheduler.next_request() is None and scheduler.inflight is not None
+        closing = scheduler.close("shutdown")
+        assert closing is not None
+        await closing.asFuture(asyncio.get_running_loop())
+        assert scheduler.inflight is None
+        assert redis_client.zcard(leased) == 0
+        assert int(redis_client.get(f"{redis_prefix}:queued")) == 3
+        assert spider.crawler.stats.get_value("scheduler/dequeued/redis") == 2
+
+    asyncio.run(crawl())
 
 
 def test_recent_urls_are_bounded_and_answer_repeats() -> None:

@@ -26,13 +26,18 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from scrapy.settings import Settings
 from scrapy_redis.connection import get_redis_from_settings
 
 from .keys import CrawlKeys
 
-__all__ = ["REDIS_ERRORS", "Cluster", "RedisOutage", "fail_fast", "shared_redis"]
+__all__ = [
+    "REDIS_ERRORS", "Cluster", "RedisOutage", "fail_fast", "shared_redis", "shared_redis_async",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +57,9 @@ def fail_fast(server: Any) -> Any:
     (A connection Redis closed while idle is still replaced transparently
     when taken from the pool.)
     """
-    if hasattr(server, "set_retry"):
+    if isinstance(server, redis.asyncio.Redis):
+        server.set_retry(AsyncRetry(NoBackoff(), 0))
+    elif hasattr(server, "set_retry"):
         server.set_retry(Retry(NoBackoff(), 0))
     return server
 
@@ -61,6 +68,17 @@ def shared_redis(settings: Any) -> Any:
     """The crawl's Redis client (scrapy-redis's ``REDIS_*`` settings), failing
     fast (:func:`fail_fast`)."""
     return fail_fast(get_redis_from_settings(settings))
+
+
+def shared_redis_async(settings: Any) -> redis.asyncio.Redis:
+    """:func:`shared_redis` for the event loop (``redis.asyncio``): the same
+    server and parameters, answers read when they come."""
+    params = dict(settings.getdict("REDIS_PARAMS"))
+    params["redis_cls"] = redis.asyncio.Redis
+    copy = Settings(settings.copy_to_dict())
+    copy.set("REDIS_PARAMS", params)
+    client: redis.asyncio.Redis = fail_fast(get_redis_from_settings(copy))
+    return client
 
 
 class RedisOutage:

@@ -42,6 +42,7 @@ from scrapy_redis.queue import PriorityQueue
 
 from backlinkbot.urlnorm import url_host
 
+from .cluster import shared_redis_async
 from .keys import CrawlKeys, worker_name
 from .leases import Leases
 from .serializer import request_to_dict
@@ -49,7 +50,9 @@ from .serializer import request_to_dict
 if TYPE_CHECKING:
     from scrapy import Request, Spider
 
-__all__ = ["IP_SPACED", "OVER_BUDGET", "QUEUED", "SEEN", "Bits", "Entry", "FrontierQueue"]
+__all__ = [
+    "IP_SPACED", "OVER_BUDGET", "QUEUED", "SEEN", "Bits", "Entry", "FrontierQueue", "Taken",
+]  # fmt: skip
 
 # KEYS: hosts, queued, host_pages. ARGV[1]: host queue base; ARGV[2]: host
 # budget (0 = none); then five per request: bloom key ('' = not filtered),
@@ -188,6 +191,16 @@ def _json_string(url: str) -> bytes:
     return json.dumps(url, ensure_ascii=False).encode("utf-8")
 
 
+class Taken(NamedTuple):
+    """What one pop leased, still encoded: the requests, whether each was
+    spaced by its host's address, and the lease ids the pop was given (the
+    first ``len(encoded)`` of them are taken)."""
+
+    encoded: list[bytes]
+    spaced: list[bool]
+    ids: list[str]
+
+
 class Entry(NamedTuple):
     """A request ready for the queue: its host queue, score and encoding."""
 
@@ -215,6 +228,10 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         )
         self._pop = server.register_script(_POP)
         self._push = server.register_script(_PUSH)
+        #: The event loop's client and pop script, made at the first
+        #: :meth:`take_async`.
+        self.async_server: Any = None
+        self._pop_async: Any = None
 
     def __len__(self) -> int:
         return int(self.server.get(self.keys.queued) or 0)
@@ -275,17 +292,48 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
     def pop_many(self, count: int) -> list[Request]:
         """Lease up to ``count`` requests, each from the host whose time has
         come first; one round trip."""
+        return self.adopt(self.take(self.lease_ids(count)))
+
+    def lease_ids(self, count: int) -> list[str]:
+        """Lease ids for a :meth:`take` of up to ``count`` requests."""
+        return [self.leases.new_id() for _ in range(max(1, count))]
+
+    def take(self, ids: list[str]) -> Taken:
+        """Lease a request per id in ``ids`` (fewer when no more host is
+        ready), as encoded; one round trip."""
+        return self._taken(self._pop(**self._pop_call(ids)), ids)
+
+    async def take_async(self, ids: list[str]) -> Taken:
+        """:meth:`take` on the event loop: the reactor goes on until Redis
+        answers."""
+        if self._pop_async is None:
+            self.async_server = shared_redis_async(self.spider.crawler.settings)
+            self._pop_async = self.async_server.register_script(_POP)
+        return self._taken(await self._pop_async(**self._pop_call(ids)), ids)
+
+    async def aclose(self) -> None:
+        """Close the event loop's connections (:meth:`take_async`)."""
+        if self.async_server is not None:
+            await self.async_server.aclose()
+
+    def _pop_call(self, ids: list[str]) -> dict[str, list[Any]]:
         k = self.keys
-        ids = [self.leases.new_id() for _ in range(max(1, count))]
-        taken = self._pop(
-            keys=[k.hosts, k.queued, k.leased, k.lease_data, k.busy, k.dequeued,
-                  k.crawl_delay, k.paused, k.host_ip, k.ip_ready],
-            args=[self.worker, self.max_pages, self.leases.timeout, self.host_delay,
-                  k.requests, self.ip_delay, *ids],
-        )  # fmt: skip
-        taken, spaced = taken or ([], [])
+        return {
+            "keys": [k.hosts, k.queued, k.leased, k.lease_data, k.busy, k.dequeued,
+                     k.crawl_delay, k.paused, k.host_ip, k.ip_ready],
+            "args": [self.worker, self.max_pages, self.leases.timeout, self.host_delay,
+                     k.requests, self.ip_delay, *ids],
+        }  # fmt: skip
+
+    @staticmethod
+    def _taken(answer: Any, ids: list[str]) -> Taken:
+        encoded, spaced = answer or ([], [])
+        return Taken(list(encoded), [bool(flag) for flag in spaced], ids)
+
+    def adopt(self, taken: Taken) -> list[Request]:
+        """The requests of a :meth:`take`, decoded and held under their leases."""
         requests: list[Request] = []
-        for data, by_address, lease in zip(taken, spaced, ids, strict=False):
+        for data, by_address, lease in zip(taken.encoded, taken.spaced, taken.ids, strict=False):
             request: Request = self._decode_request(data)
             if by_address:
                 request.meta[IP_SPACED] = True

@@ -13,7 +13,14 @@ through the spider middlewares and the engine.
 Requests are leased in batches too: one Lua call takes as many as the
 downloader has free slots (up to ``BACKLINKBOT_POP_BATCH``), and the engine,
 which asks for one request per free slot in the same reactor tick, gets them
-one by one.
+one by one. In a running crawl that call is made on the event loop
+(``redis.asyncio``): while Redis runs the script, the reactor goes on with
+responses instead of waiting for the answer (the pops were 7% of a
+one-worker crawl's time). The engine gets None meanwhile; once the requests
+are back, they are decoded and held, and the engine is woken to send them.
+A pop that brings nothing back does not start another: the engine's next
+ask does. Outside a running event loop (tools, tests) the pop waits for its
+answer, as before.
 
 It also keeps this worker's leases (:mod:`.leases`): acknowledged when a page
 is stored (``pages_stored``) or a request ends without one, renewed and, for
@@ -34,12 +41,15 @@ when a flush fails.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import redis
 from scrapy import signals
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.reactor import CallLaterOnce
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
@@ -53,9 +63,10 @@ from .queue import OVER_BUDGET, QUEUED, SEEN
 if TYPE_CHECKING:
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
 
     from .dupefilter import URLDupeFilter
-    from .queue import Bits, Entry, FrontierQueue
+    from .queue import Bits, Entry, FrontierQueue, Taken
 
 __all__ = ["FrontierScheduler"]
 
@@ -63,6 +74,8 @@ logger = logging.getLogger(__name__)
 
 _ACKED = "backlinkbot/frontier/leases_acked"
 _REQUEUED = "backlinkbot/frontier/leases_requeued"
+#: Longest wait, when the worker closes, for a pop still on its way back.
+_POP_CLOSE_WAIT = 30.0
 
 
 class FrontierScheduler(Scheduler):  # type: ignore[misc]
@@ -81,6 +94,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         scheduler.pending = []
         scheduler.ready = deque()
         scheduler.pop_batch = max(1, settings.getint("BACKLINKBOT_POP_BATCH"))
+        scheduler.inflight = None
         scheduler.concurrency = settings.getint("CONCURRENT_REQUESTS")
         scheduler.requeued = []
         scheduler.unacked = []
@@ -109,6 +123,8 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     #: Leased requests popped in one batch, handed to the engine one by one.
     ready: deque[Request]
     pop_batch: int
+    #: The pop on its way back from Redis (one at a time).
+    inflight: asyncio.Future[Taken] | None
     downloader: Any
     concurrency: int
     #: URLs whose lease this worker gives up once their retry is queued.
@@ -134,7 +150,25 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         self.maintenance = task.LoopingCall(self._maintain)
         self.maintenance.start(max(0.5, self.lease_timeout / 3), now=False)
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str) -> Deferred[None] | None:
+        pop = self.inflight
+        if (pop is not None and not pop.done()) or self.queue.async_server is not None:
+            return deferred_from_coro(self._close_after(pop, reason))
+        self._close(reason)
+        return None
+
+    async def _close_after(self, pop: asyncio.Future[Taken] | None, reason: str) -> None:
+        if pop is not None:
+            # Its requests are leased to this worker: once back and held,
+            # they are handed back with the rest.
+            with suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(pop), _POP_CLOSE_WAIT)
+        self._close(reason)
+        with suppress(Exception):
+            await self.queue.aclose()
+
+    def _close(self, reason: str) -> None:
+        self._collect()
         if self.maintenance is not None and self.maintenance.running:
             self.maintenance.stop()
         # Queue what is buffered, acknowledge what is done, hand the rest
@@ -248,6 +282,10 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     def next_request(self) -> Request | None:
         if self.ready:
             return self.ready.popleft()
+        if self.inflight is not None:
+            # On its way back; or back, and its wake-up not yet run.
+            self._collect()
+            return self.ready.popleft() if self.ready else None
         if self.outage.waiting() or not self.flush():
             return None
         if self.unacked:
@@ -257,17 +295,58 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         # Leases are only taken once the server run they are taken on is known.
         if self.queue.leases.run_id is None and not self._learn_server():
             return None
+        ids = self.queue.lease_ids(self._free_slots())
         try:
-            taken = self.queue.pop_many(self._free_slots())
-        except redis.RedisError as exc:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            # No event loop running (tools, tests): wait for the answer.
+            try:
+                taken = self.queue.take(ids)
+            except redis.RedisError as exc:
+                self.outage.failed("taking requests", exc)
+                return None
+            self.outage.succeeded()
+            self._adopt(taken)
+            return self.ready.popleft() if self.ready else None
+        pop = loop.create_task(self.queue.take_async(ids))
+        self.inflight = pop
+        pop.add_done_callback(self._popped)
+        return None
+
+    def _popped(self, pop: asyncio.Future[Taken]) -> None:
+        """Take in the pop that came back and, if it brought requests, have
+        the engine send them now rather than at its next heartbeat."""
+        self._collect()
+        if not self.ready:
+            return
+        # Scrapy has no public call for "the scheduler has requests now".
+        engine = self.crawler.engine
+        nextcall = getattr(getattr(engine, "_slot", None), "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule()
+
+    def _collect(self) -> None:
+        """Decode and hold the requests of the pop that came back, if it has."""
+        pop = self.inflight
+        if pop is None or not pop.done():
+            return
+        self.inflight = None
+        if pop.cancelled():
+            return
+        exc = pop.exception()
+        if isinstance(exc, redis.RedisError):
             self.outage.failed("taking requests", exc)
-            return None
+            return
+        if exc is not None:
+            raise exc
         self.outage.succeeded()
-        if not taken:
-            return None
-        self._inc("scheduler/dequeued/redis", len(taken))
-        self.ready.extend(taken)
-        return self.ready.popleft()
+        self._adopt(pop.result())
+
+    def _adopt(self, taken: Taken) -> None:
+        requests = self.queue.adopt(taken)
+        if requests:
+            self._inc("scheduler/dequeued/redis", len(requests))
+            self.ready.extend(requests)
 
     def _free_slots(self) -> int:
         """Requests the downloader can start now (at least one): the engine
@@ -279,7 +358,11 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
 
     def has_pending_requests(self) -> bool:
         # While Redis cannot be reached, work may be waiting there: the
-        # engine must keep polling, not take the spider for idle.
+        # engine must keep polling, not take the spider for idle. A pop on
+        # its way back does not count: the engine starts one each time it
+        # asks, and then looks whether the worker is idle. What that pop
+        # takes is leased in Redis, so the crawl is not found finished
+        # meanwhile (Cluster.idle), and the pop wakes the engine.
         if self.pending or self.ready or self.outage.waiting():
             return True
         if self._read_queued(default=1) <= 0:
