@@ -435,17 +435,22 @@ def test_in_a_running_crawl_the_pop_does_not_wait_for_redis(
             await asyncio.sleep(0.005)
 
     async def crawl() -> None:
-        for i in range(3):
+        for i in range(4):
             scheduler.enqueue_request(Request(f"http://h{i}.com/"))
         assert scheduler.flush()
-        # The engine's ask starts the pop (on the event loop) and gets None.
+        # The first pop (no pop yet, or the last found nothing) waits for
+        # its answer (one free slot outside a crawl: one request).
+        first = scheduler.next_request()
+        assert first is not None and scheduler.inflight is None
+        # The next starts on the event loop: the engine gets None meanwhile,
+        # and the worker is not idle while it is on its way.
         assert scheduler.next_request() is None and scheduler.inflight is not None
+        assert scheduler.has_pending_requests()
         assert scheduler.next_request() is None  # one pop at a time
         await back()
-        # Back: decoded and held (one free slot outside a crawl: one request).
-        first = scheduler.next_request()
-        assert first is not None and first.url in scheduler.queue.leases.held
-        assert redis_client.zcard(leased) == 1
+        second = scheduler.next_request()
+        assert second is not None and second.url in scheduler.queue.leases.held
+        assert redis_client.zcard(leased) == 2
         # A pop still on its way back when the worker closes: its request is
         # taken in and handed back with the rest.
         assert scheduler.next_request() is None and scheduler.inflight is not None
@@ -454,8 +459,8 @@ def test_in_a_running_crawl_the_pop_does_not_wait_for_redis(
         await closing.asFuture(asyncio.get_running_loop())
         assert scheduler.inflight is None
         assert redis_client.zcard(leased) == 0
-        assert int(redis_client.get(f"{redis_prefix}:queued")) == 3
-        assert spider.crawler.stats.get_value("scheduler/dequeued/redis") == 2
+        assert int(redis_client.get(f"{redis_prefix}:queued")) == 4
+        assert spider.crawler.stats.get_value("scheduler/dequeued/redis") == 3
 
     asyncio.run(crawl())
 

@@ -18,9 +18,9 @@ one by one. In a running crawl that call is made on the event loop
 responses instead of waiting for the answer (the pops were 7% of a
 one-worker crawl's time). The engine gets None meanwhile; once the requests
 are back, they are decoded and held, and the engine is woken to send them.
-A pop that brings nothing back does not start another: the engine's next
-ask does. Outside a running event loop (tools, tests) the pop waits for its
-answer, as before.
+After a pop that found nothing, the next one waits for its answer, so that
+a worker out of work is found idle; so does every pop outside a running
+event loop (tools, tests).
 
 It also keeps this worker's leases (:mod:`.leases`): acknowledged when a page
 is stored (``pages_stored``) or a request ends without one, renewed and, for
@@ -78,6 +78,13 @@ _REQUEUED = "backlinkbot/frontier/leases_requeued"
 _POP_CLOSE_WAIT = 30.0
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class FrontierScheduler(Scheduler):  # type: ignore[misc]
     queue: FrontierQueue
     df: URLDupeFilter
@@ -95,6 +102,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         scheduler.ready = deque()
         scheduler.pop_batch = max(1, settings.getint("BACKLINKBOT_POP_BATCH"))
         scheduler.inflight = None
+        scheduler.last_pop_empty = True
         scheduler.concurrency = settings.getint("CONCURRENT_REQUESTS")
         scheduler.requeued = []
         scheduler.unacked = []
@@ -125,6 +133,8 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     pop_batch: int
     #: The pop on its way back from Redis (one at a time).
     inflight: asyncio.Future[Taken] | None
+    #: The last pop found nothing (or none was made yet): the next one waits.
+    last_pop_empty: bool
     downloader: Any
     concurrency: int
     #: URLs whose lease this worker gives up once their retry is queued.
@@ -296,10 +306,12 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         if self.queue.leases.run_id is None and not self._learn_server():
             return None
         ids = self.queue.lease_ids(self._free_slots())
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            # No event loop running (tools, tests): wait for the answer.
+        loop = _running_loop()
+        if loop is None or self.last_pop_empty:
+            # No event loop running (tools, tests), or the last pop found
+            # nothing: wait for the answer. A crawl that is out of work
+            # finds out in the same pass as the engine, which then looks
+            # whether the worker is idle (a pop on its way counts as work).
             try:
                 taken = self.queue.take(ids)
             except redis.RedisError as exc:
@@ -344,6 +356,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
 
     def _adopt(self, taken: Taken) -> None:
         requests = self.queue.adopt(taken)
+        self.last_pop_empty = not requests
         if requests:
             self._inc("scheduler/dequeued/redis", len(requests))
             self.ready.extend(requests)
@@ -359,11 +372,8 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     def has_pending_requests(self) -> bool:
         # While Redis cannot be reached, work may be waiting there: the
         # engine must keep polling, not take the spider for idle. A pop on
-        # its way back does not count: the engine starts one each time it
-        # asks, and then looks whether the worker is idle. What that pop
-        # takes is leased in Redis, so the crawl is not found finished
-        # meanwhile (Cluster.idle), and the pop wakes the engine.
-        if self.pending or self.ready or self.outage.waiting():
+        # its way back may bring requests.
+        if self.pending or self.ready or self.inflight is not None or self.outage.waiting():
             return True
         if self._read_queued(default=1) <= 0:
             return False
