@@ -465,6 +465,38 @@ def test_in_a_running_crawl_the_pop_does_not_wait_for_redis(
     asyncio.run(crawl())
 
 
+def test_pops_wait_for_their_answers_once_the_event_loop_client_fails(
+    redis_url: str, redis_prefix: str, redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    spider = make_spider(redis_url, redis_prefix)
+    scheduler = FrontierScheduler.from_crawler(spider.crawler)
+    scheduler.open(spider)
+
+    async def broken(ids: list[str]) -> Any:
+        raise TypeError("an option the event loop's client does not take")
+
+    scheduler.queue.take_async = broken  # type: ignore[method-assign]
+
+    async def crawl() -> None:
+        for i in range(3):
+            scheduler.enqueue_request(Request(f"http://h{i}.com/"))
+        assert scheduler.flush()
+        assert scheduler.next_request() is not None  # the first waits anyway
+        assert scheduler.next_request() is None and scheduler.inflight is not None
+        while scheduler.inflight is not None:
+            await asyncio.sleep(0.005)
+        # Logged, not raised into the engine; the crawl goes on.
+        assert not scheduler.pop_on_loop
+        assert scheduler.next_request() is not None and scheduler.inflight is None
+        closing = scheduler.close("shutdown")
+        if closing is not None:
+            await closing.asFuture(asyncio.get_running_loop())
+
+    asyncio.run(crawl())
+    assert any("pops wait for their answers" in r.getMessage() for r in caplog.records)
+    assert redis_client.zcard(f"{redis_prefix}:leased") == 0
+
+
 def test_recent_urls_are_bounded_and_answer_repeats() -> None:
     recent = RecentURLs(3)
     assert recent.split(["a", "b", "a"]) == (["a", "b"], ["a"])

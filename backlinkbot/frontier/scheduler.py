@@ -103,6 +103,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         scheduler.pop_batch = max(1, settings.getint("BACKLINKBOT_POP_BATCH"))
         scheduler.inflight = None
         scheduler.last_pop_empty = True
+        scheduler.pop_on_loop = True
         scheduler.concurrency = settings.getint("CONCURRENT_REQUESTS")
         scheduler.requeued = []
         scheduler.unacked = []
@@ -135,6 +136,8 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     inflight: asyncio.Future[Taken] | None
     #: The last pop found nothing (or none was made yet): the next one waits.
     last_pop_empty: bool
+    #: Pops go on the event loop (until its client fails).
+    pop_on_loop: bool
     downloader: Any
     concurrency: int
     #: URLs whose lease this worker gives up once their retry is queued.
@@ -307,7 +310,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
             return None
         ids = self.queue.lease_ids(self._free_slots())
         loop = _running_loop()
-        if loop is None or self.last_pop_empty:
+        if loop is None or self.last_pop_empty or not self.pop_on_loop:
             # No event loop running (tools, tests), or the last pop found
             # nothing: wait for the answer. A crawl that is out of work
             # finds out in the same pass as the engine, which then looks
@@ -350,7 +353,16 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
             self.outage.failed("taking requests", exc)
             return
         if exc is not None:
-            raise exc
+            # Not Redis's answer: the event loop's client failed (built from
+            # REDIS_PARAMS it does not take, say). Pops wait for their
+            # answers from now on; what this one took, if anything, returns
+            # to the queue when its leases expire.
+            logger.error(
+                "Taking requests on the event loop failed; pops wait for their answers"
+                " from now on", exc_info=exc,
+            )  # fmt: skip
+            self.pop_on_loop = False
+            return
         self.outage.succeeded()
         self._adopt(pop.result())
 
