@@ -422,6 +422,12 @@ def test_scheduler_batches_links_and_acks_stored_pages(
     assert held is not None
 
 
+async def pop_back(scheduler: FrontierScheduler) -> None:
+    """Until the pop on its way (on the running event loop) is taken in."""
+    while scheduler.inflight is not None:
+        await asyncio.sleep(0.005)
+
+
 def test_in_a_running_crawl_the_pop_does_not_wait_for_redis(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
@@ -429,10 +435,6 @@ def test_in_a_running_crawl_the_pop_does_not_wait_for_redis(
     scheduler = FrontierScheduler.from_crawler(spider.crawler)
     scheduler.open(spider)
     leased = f"{redis_prefix}:leased"
-
-    async def back() -> None:
-        while scheduler.inflight is not None:
-            await asyncio.sleep(0.005)
 
     async def crawl() -> None:
         for i in range(4):
@@ -447,7 +449,7 @@ def test_in_a_running_crawl_the_pop_does_not_wait_for_redis(
         assert scheduler.next_request() is None and scheduler.inflight is not None
         assert scheduler.has_pending_requests()
         assert scheduler.next_request() is None  # one pop at a time
-        await back()
+        await pop_back(scheduler)
         second = scheduler.next_request()
         assert second is not None and second.url in scheduler.queue.leases.held
         assert redis_client.zcard(leased) == 2
@@ -483,8 +485,7 @@ def test_pops_wait_for_their_answers_once_the_event_loop_client_fails(
         assert scheduler.flush()
         assert scheduler.next_request() is not None  # the first waits anyway
         assert scheduler.next_request() is None and scheduler.inflight is not None
-        while scheduler.inflight is not None:
-            await asyncio.sleep(0.005)
+        await pop_back(scheduler)
         # Logged, not raised into the engine; the crawl goes on.
         assert not scheduler.pop_on_loop
         assert scheduler.next_request() is not None and scheduler.inflight is None

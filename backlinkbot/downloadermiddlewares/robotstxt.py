@@ -22,9 +22,10 @@ Extends Scrapy 2.19's ``RobotsTxtMiddleware`` (protego parser) in three ways:
   fetching; the in-process cache expires with it. Workers that reach a new
   host while its robots.txt is still on its way to another worker fetch it
   too (3 of 100 hosts in a two-worker run of the benchmark web, where the
-  host delay is 0; a host delay longer than the fetch rules it out). A ``Crawl-delay`` for our
-  user agent goes to the hash ``<prefix>:crawl_delay`` (host -> seconds),
-  where the frontier reads it for cluster-wide politeness.
+  host delay is 0; a host delay longer than the fetch rules it out). A
+  ``Crawl-delay`` for our user agent goes to the hash
+  ``<prefix>:crawl_delay`` (host -> seconds), where the frontier reads it
+  for cluster-wide politeness.
 """
 
 from __future__ import annotations

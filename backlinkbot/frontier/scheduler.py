@@ -316,12 +316,9 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
             # finds out in the same pass as the engine, which then looks
             # whether the worker is idle (a pop on its way counts as work).
             try:
-                taken = self.queue.take(ids)
+                self._took(self.queue.take(ids))
             except redis.RedisError as exc:
-                self.outage.failed("taking requests", exc)
-                return None
-            self.outage.succeeded()
-            self._adopt(taken)
+                self._took(exc)
             return self.ready.popleft() if self.ready else None
         pop = loop.create_task(self.queue.take_async(ids))
         self.inflight = pop
@@ -349,25 +346,26 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
         if pop.cancelled():
             return
         exc = pop.exception()
-        if isinstance(exc, redis.RedisError):
-            self.outage.failed("taking requests", exc)
+        if exc is None or isinstance(exc, redis.RedisError):
+            self._took(exc or pop.result())
             return
-        if exc is not None:
-            # Not Redis's answer: the event loop's client failed (built from
-            # REDIS_PARAMS it does not take, say). Pops wait for their
-            # answers from now on; what this one took, if anything, returns
-            # to the queue when its leases expire.
-            logger.error(
-                "Taking requests on the event loop failed; pops wait for their answers"
-                " from now on", exc_info=exc,
-            )  # fmt: skip
-            self.pop_on_loop = False
+        # Not Redis's answer: the event loop's client failed (built from
+        # REDIS_PARAMS it does not take, say). Pops wait for their answers
+        # from now on; what this one took, if anything, returns to the
+        # queue when its leases expire.
+        logger.error(
+            "Taking requests on the event loop failed; pops wait for their answers"
+            " from now on", exc_info=exc,
+        )  # fmt: skip
+        self.pop_on_loop = False
+
+    def _took(self, answer: Taken | redis.RedisError) -> None:
+        """A pop's answer: its requests held and ready, or the failure noted."""
+        if isinstance(answer, redis.RedisError):
+            self.outage.failed("taking requests", answer)
             return
         self.outage.succeeded()
-        self._adopt(pop.result())
-
-    def _adopt(self, taken: Taken) -> None:
-        requests = self.queue.adopt(taken)
+        requests = self.queue.adopt(answer)
         self.last_pop_empty = not requests
         if requests:
             self._inc("scheduler/dequeued/redis", len(requests))
