@@ -137,6 +137,9 @@ http {{
   {self._access_log_directives()}
   default_type text/html;
   keepalive_requests 100000;
+  sendfile on;
+  tcp_nopush on;
+  open_file_cache max=20000 inactive=60s;
   client_body_temp_path {self.workdir}/body;
   proxy_temp_path {self.workdir}/proxy;
   fastcgi_temp_path {self.workdir}/fastcgi;

@@ -244,3 +244,73 @@ def test_the_recount_probe_reads_the_sparse_index_in_the_stand_in(tmp_path: Path
                  for sql in (probe, plain)]  # fmt: skip
         assert "USING INDEX idx_links_lost_at" in plans[0], plans
         assert plans[1] == "SCAN links", plans
+
+
+def test_launcher_encodes_flat_documents_as_the_standard_encoder_does() -> None:
+    """``orjson``'s text for a flat document reads back as the standard
+    encoder's (compact, UTF-8 instead of escapes, dates as ``$date``); what
+    only the standard encoder handles as neosqlite does is left to it."""
+    import json
+    import math
+
+    from backlinkbot.embedded.nxserver import _encode_flat
+
+    def standard(document: dict[str, Any]) -> str:
+        return json.dumps(document, default=lambda v: {"$date": v.isoformat()}, allow_nan=False)
+
+    when = datetime(2026, 5, 6, 7, 8, 9, 123456)
+    for document in (
+        {"_id": "e1", "src": "http://a.example/", "n": 3, "f": 0.1, "big": 2**63 - 1,
+         "neg": -(2**63), "flag": True, "none": None, "text": "Ünïcödé \u2028 \"q\" \\ \x01\t"},
+        {"_id": "e2", "naive": when, "aware": when.replace(tzinfo=UTC),
+         "round": datetime(2026, 1, 1)},
+        {},
+    ):  # fmt: skip
+        text = _encode_flat(document)
+        assert text is not None
+        assert json.loads(text) == json.loads(standard(document))
+    for refused in ({"x": math.nan}, {"x": math.inf}, {"x": -math.inf}, {"x": 2**64},
+                    {"x": "\ud800"}):  # fmt: skip
+        assert _encode_flat(refused) is None, refused
+
+
+def test_embedded_server_creates_files_with_large_pages_and_keeps_older_ones(
+    tmp_path: Path,
+) -> None:
+    """A database file the launcher creates has 16 KiB pages and no
+    auto-vacuum; a file made before (neosqlite's 4 KiB pages, incremental
+    auto-vacuum) opens as it is, and its data reads and grows."""
+    import sqlite3
+
+    import neosqlite
+
+    from backlinkbot.embedded import EmbeddedMongo
+    from backlinkbot.embedded.nxserver import PAGE_SIZE
+
+    data = tmp_path / "db"
+    data.mkdir()
+    with neosqlite.Connection(str(data / "older.db")) as db:
+        db["pages"].insert_one({"_id": "kept", "n": 1})
+    server = EmbeddedMongo(tmp_path)
+    uri = server.start()
+    try:
+        with pymongo.MongoClient(uri) as client:
+            client["fresh"]["pages"].insert_many([{"_id": i} for i in range(100)])
+            older = client["older"]["pages"]
+            assert older.find_one({"_id": "kept"}) == {"_id": "kept", "n": 1}
+            older.insert_one({"_id": "added"})
+            assert older.count_documents({}) == 2
+            assert client["fresh"]["pages"].count_documents({}) == 100
+    finally:
+        server.stop()
+
+    def layout(name: str) -> tuple[int, int]:
+        connection = sqlite3.connect(data / f"{name}.db")
+        try:
+            return (connection.execute("PRAGMA page_size").fetchone()[0],
+                    connection.execute("PRAGMA auto_vacuum").fetchone()[0])  # fmt: skip
+        finally:
+            connection.close()
+
+    assert layout("fresh") == (PAGE_SIZE, 0)
+    assert layout("older") == (4096, 2)
