@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -191,6 +192,26 @@ def test_push_many_filters_duplicates_in_one_call(
     assert q.push_many([q.entry(Request("http://b.com/1", dont_filter=True), None)]) == [1]
     assert len(q) == 4
     assert redis_client.zcard(f"{redis_prefix}:requests:a.com") == 2
+
+
+def test_the_embedded_redis_keeps_the_frontiers_sorted_sets_as_skip_lists(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    """A pop moves a host in ``hosts`` and adds a lease to ``leased``; in a
+    packed list (Redis's encoding of a small sorted set) each move searches
+    and shifts the whole list. The embedded Redis packs only tiny ones."""
+    from backlinkbot.embedded.servers import ZSET_PACKED_ENTRIES
+
+    if os.environ.get("REDIS_URL"):
+        pytest.skip("a Redis of the user's, with its own settings")
+    assert ZSET_PACKED_ENTRIES < 20  # Redis's default is 128
+    q = make_queue(redis_client, redis_url, redis_prefix)
+    urls = [f"http://h{i}.example/{n}" for i in range(20) for n in (1, 2)]
+    assert q.push_many([q.entry(Request(u), None) for u in urls]) == [QUEUED] * len(urls)
+    assert len(q.pop_many(20)) == 20
+    keys = CrawlKeys(redis_prefix)
+    for key in (keys.hosts, keys.leased):
+        assert redis_client.object("encoding", key) == b"skiplist", key
 
 
 def test_links_of_a_page_are_queued_as_copies_of_one_request(
