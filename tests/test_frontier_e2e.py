@@ -90,6 +90,15 @@ def test_a_worker_stopped_midway_loses_nothing(
     client.close()
 
 
+#: How much closer than the delay two fetches may come at the server. The
+#: spacing is kept when requests are handed out; a request can go out later
+#: than its turn (after its host's robots.txt, or from a worker that waits
+#: for a core: 0.18 s was seen with three workers on two busy cores), while
+#: the next one goes out on time. Without the spacing the gaps would be the
+#: server's latency, about 0.02 s.
+SEND_SLACK = 0.2
+
+
 def _page_fetches(log: Path) -> list[tuple[float, str]]:
     """(time, host) of each answered request in the server's log but
     robots.txt: each worker fetches robots.txt for itself, outside the
@@ -128,7 +137,7 @@ def test_host_spacing_holds_across_three_workers(
     for at, host in _page_fetches(log):
         times[host].append(at)
     gaps = _gaps(times)
-    assert gaps and min(gaps) >= delay - 0.15, sorted(gaps)[:5]
+    assert gaps and min(gaps) >= delay - SEND_SLACK, sorted(gaps)[:5]
     one_by_one = sum(delay * len(ts) for ts in times.values())
     assert summary.seconds < one_by_one / 2, (summary.seconds, one_by_one)
     assert sum(worker_pages(redis_url, redis_prefix).values()) >= len(web.expected_pages) - 5
@@ -163,7 +172,7 @@ def test_address_spacing_holds_across_three_workers(
         times[ip].append(at)
     assert len(fetches) >= 55
     gaps = _gaps(times)
-    assert min(gaps) >= delay - 0.15, sorted(gaps)[:5]
+    assert min(gaps) >= delay - SEND_SLACK, sorted(gaps)[:5]
     # The addresses are crawled side by side: some window of one delay sees
     # requests to several of them.
     side_by_side = max(
@@ -225,7 +234,7 @@ def test_address_spacing_holds_for_resolved_names(
     for at, ip in fetches:
         times[ip].append(at)
     gaps = _gaps(times)
-    assert min(gaps) >= delay - 0.15, sorted(gaps)[:5]
+    assert min(gaps) >= delay - SEND_SLACK, sorted(gaps)[:5]
     # Both addresses are crawled side by side.
     side_by_side = max(
         len({ip for t, ip in fetches if start <= t < start + delay}) for start, _ in fetches
