@@ -376,9 +376,11 @@ def apply_lean_inserts() -> None:
         generated_id = document["_id"] if provided and document["_id"] is not None else ObjectId()
         copy = dict(document)
         copy["_id"] = generated_id
-        if not _flat(copy, unconverted):
+        # The value types, looked at once for both fast paths.
+        types = set(map(type, copy.values()))
+        if not unconverted.issuperset(types):
             copy = _convert_bytes_to_binary(copy)
-        json_str = _encode_flat(copy) if _flat(copy) else None
+        json_str = _encode_flat(copy) if _FLAT_TYPES.issuperset(types) else None
         if json_str is None:
             json_str = encoder.encode(copy)
         collection = self.collection
