@@ -75,6 +75,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Per-IP spacing (BACKLINKBOT_IP_DELAY) for robots.txt and first contacts,
     # once the proxy is known; disabled unless the setting is above 0.
     "backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing": 760,
+    # Last before the download: a request sent late moves its host's (and
+    # address's) next turn on, so the next one still keeps the delay.
+    "backlinkbot.downloadermiddlewares.latesends.LateSendSpacing": 950,
 }
 # Traps and budgets on the requests the spider yields (the links are kept).
 SPIDER_MIDDLEWARES = {

@@ -89,6 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _answer(self, *, body: bool) -> None:
+        arrived = time.time()
         target = self.path
         scheme, sep, rest = target.partition("://")
         if sep and "/" not in scheme:
@@ -104,19 +105,19 @@ class _Handler(BaseHTTPRequestHandler):
             # over several workers.
             time.sleep(self.server.latency)
         if host in web.dead_hosts:
-            self._log(host, path, None)
+            self._log(arrived, host, path, None)
             # Like a host that accepted the connection and then went away.
             self.close_connection = True
             return
         if scheme.lower() != "http" or host not in web.hosts:
             self._send(502, {"Content-Type": "text/plain"}, b"unknown host\n", body=body)
-            self._log(host, path, 502)
+            self._log(arrived, host, path, 502)
             return
         resource = web.resources.get(f"http://{host}{path}")
         if resource is None:
             resource = Resource(404, {"Content-Type": "text/html; charset=utf-8"}, _NOT_FOUND)
         self._send(resource.status, resource.headers, resource.body, body=body)
-        self._log(host, path, resource.status)
+        self._log(arrived, host, path, resource.status)
 
     def _send(self, status: int, headers: dict[str, str], payload: bytes, *, body: bool) -> None:
         self.send_response(status)
@@ -127,13 +128,16 @@ class _Handler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(payload)
 
-    def _log(self, host: str, path: str, status: int | None) -> None:
+    def _log(self, arrived: float, host: str, path: str, status: int | None) -> None:
+        """One line per answered (or dropped) request, with the time it
+        arrived: the spacing between requests is what a politeness check
+        looks at, not when this server got round to answering."""
         log = self.server.log
         if log is None:
             return
         line = json.dumps(
             {
-                "time": time.time(),
+                "time": arrived,
                 "host": host,
                 "path": path,
                 "method": self.command,

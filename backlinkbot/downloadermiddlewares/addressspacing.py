@@ -29,16 +29,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import redis
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST, ROBOTS_WAITED
+from backlinkbot.downloadermiddlewares.turns import take_turn
 from backlinkbot.frontier.cluster import RedisOutage, shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
-from backlinkbot.frontier.queue import IP_SPACED
+from backlinkbot.frontier.queue import IP_SPACED, TURN
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -112,22 +111,16 @@ class AddressSpacing:
                 ip = await self.resolve(host)
             except Exception:
                 return  # the download reports the failure
-        await self._take(host, ip)
-
-    async def _take(self, host: str, ip: str) -> None:
-        """Record ``host``'s address and wait until the address is free."""
-        while not self.outage.waiting():
-            keys = [self.keys.host_ip, self.keys.ip_ready]
-            try:
-                wait = float(self.take_address(keys=keys, args=[host, ip, self.delay]))
-            except redis.RedisError as exc:
-                self.outage.failed("spacing a request by its address", exc)
-                return
-            self.outage.succeeded()
-            if wait <= 0:
-                return
-            self.stats.inc_value("backlinkbot/frontier/address_waits")
-            await sleep(wait)  # asyncio's or Twisted's, by the reactor
+        await take_turn(
+            self.take_address, [self.keys.host_ip, self.keys.ip_ready], [host, ip, self.delay],
+            self.outage, self.stats, "backlinkbot/frontier/address_waits",
+            "spacing a request by its address",
+        )  # fmt: skip
+        turn = meta.get(TURN)
+        if turn:
+            # Its address was taken now, at send time: no address turn of
+            # the pop's is left to check when it is sent (LateSendSpacing).
+            meta[TURN] = [*turn[:3], 0.0]
 
 
 async def _resolve(host: str) -> str:

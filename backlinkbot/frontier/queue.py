@@ -35,6 +35,7 @@ memory in the workers).
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scrapy.utils.httpobj import urlparse_cached
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from scrapy import Request, Spider
 
 __all__ = [
-    "IP_SPACED", "OVER_BUDGET", "QUEUED", "SEEN", "Bits", "Entry", "FrontierQueue", "Taken",
+    "IP_SPACED", "OVER_BUDGET", "QUEUED", "SEEN", "TURN", "Bits", "Entry", "FrontierQueue", "Taken",
 ]  # fmt: skip
 
 # KEYS: hosts, queued, host_pages. ARGV[1]: host queue base; ARGV[2]: host
@@ -99,8 +100,9 @@ return out
 # paused, host_ip, ip_ready. ARGV: worker, page budget, lease timeout, default
 # delay, host queue base, per-IP delay (0 = none), then one lease id per
 # request wanted. Returns the requests taken (fewer when no more host is
-# ready), in the order they were taken, and for each 1 when it was spaced by
-# its host's address, else 0.
+# ready), in the order they were taken; for each 1 when it was spaced by its
+# host's address, else 0; for each the seconds until its host's next turn
+# (strings: Lua numbers come back as integers); and the pop's time.
 _POP = """
 if redis.call('EXISTS', KEYS[8]) == 1 then return {} end
 local budget = tonumber(ARGV[2])
@@ -115,8 +117,7 @@ redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local expiry = now + tonumber(ARGV[3])
-local out = {}
-local spaced = {}
+local out, spaced, turns = {}, {}, {}
 for _ = 1, 100 + wanted do
   if #out >= wanted then break end
   local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
@@ -158,6 +159,7 @@ for _ = 1, 100 + wanted do
     redis.call('HSET', KEYS[4], lease, host .. '\\t' .. top[2] .. '\\t' .. top[1])
     out[#out + 1] = top[1]
     spaced[#spaced + 1] = ip and 1 or 0
+    turns[#turns + 1] = tostring(next_time - now)
   end
 end
 if #out > 0 then
@@ -165,11 +167,19 @@ if #out > 0 then
   redis.call('HSET', KEYS[5], ARGV[1], now)
   redis.call('INCRBY', KEYS[6], #out)
 end
-return {out, spaced}
+return {out, spaced, turns, tostring(now)}
 """
 
 #: ``Request.meta`` key of a request the pop spaced by its host's address.
 IP_SPACED = "backlinkbot_ip_spaced"
+
+#: ``Request.meta`` key of the turn the pop gave a spaced request:
+#: ``[asked, at, host delay, IP delay]``: when the worker asked for it (its
+#: ``time.monotonic()``), the pop's time (Redis ``TIME``), the seconds until
+#: its host's next turn and, when it was spaced by its address, the IP delay
+#: (else 0). :class:`~backlinkbot.downloadermiddlewares.latesends.LateSendSpacing`
+#: moves the turns on when the request is sent late.
+TURN = "backlinkbot_turn"
 
 #: What :meth:`FrontierQueue.push_many` did with each request.
 SEEN, QUEUED, OVER_BUDGET = 0, 1, 2
@@ -193,12 +203,17 @@ def _json_string(url: str) -> bytes:
 
 class Taken(NamedTuple):
     """What one pop leased, still encoded: the requests, whether each was
-    spaced by its host's address, and the lease ids the pop was given (the
-    first ``len(encoded)`` of them are taken)."""
+    spaced by its host's address, the seconds until each one's host's next
+    turn, and the lease ids the pop was given (the first ``len(encoded)`` of
+    them are taken); when the worker asked (``time.monotonic()``) and the
+    pop's time (Redis ``TIME``)."""
 
     encoded: list[bytes]
     spaced: list[bool]
+    turns: list[float]
     ids: list[str]
+    asked: float = 0.0
+    at: float = 0.0
 
 
 class Entry(NamedTuple):
@@ -301,7 +316,8 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
     def take(self, ids: list[str]) -> Taken:
         """Lease a request per id in ``ids`` (fewer when no more host is
         ready), as encoded; one round trip."""
-        return self._taken(self._pop(**self._pop_call(ids)), ids)
+        asked = time.monotonic()
+        return self._taken(self._pop(**self._pop_call(ids)), ids, asked)
 
     async def take_async(self, ids: list[str]) -> Taken:
         """:meth:`take` on the event loop: the reactor goes on until Redis
@@ -309,7 +325,8 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         if self._pop_async is None:
             self.async_server = shared_redis_async(self.spider.crawler.settings)
             self._pop_async = self.async_server.register_script(_POP)
-        return self._taken(await self._pop_async(**self._pop_call(ids)), ids)
+        asked = time.monotonic()
+        return self._taken(await self._pop_async(**self._pop_call(ids)), ids, asked)
 
     async def aclose(self) -> None:
         """Close the event loop's connections (:meth:`take_async`)."""
@@ -326,17 +343,29 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         }  # fmt: skip
 
     @staticmethod
-    def _taken(answer: Any, ids: list[str]) -> Taken:
-        encoded, spaced = answer or ([], [])
-        return Taken(list(encoded), [bool(flag) for flag in spaced], ids)
+    def _taken(answer: Any, ids: list[str], asked: float) -> Taken:
+        if not answer:
+            return Taken([], [], [], ids, asked)
+        encoded, spaced, turns, at = answer
+        return Taken(
+            list(encoded), [bool(flag) for flag in spaced], [float(t) for t in turns], ids,
+            asked, float(at),
+        )  # fmt: skip
 
     def adopt(self, taken: Taken) -> list[Request]:
-        """The requests of a :meth:`take`, decoded and held under their leases."""
+        """The requests of a :meth:`take`, decoded and held under their
+        leases; a spaced one with its turn (``meta[TURN]``)."""
         requests: list[Request] = []
-        for data, by_address, lease in zip(taken.encoded, taken.spaced, taken.ids, strict=False):
+        answers = zip(taken.encoded, taken.spaced, taken.turns, taken.ids, strict=False)
+        for data, by_address, turn, lease in answers:
             request: Request = self._decode_request(data)
             if by_address:
                 request.meta[IP_SPACED] = True
+            ip_turn = self.ip_delay if by_address else 0.0
+            if turn > 0 or ip_turn > 0:
+                request.meta[TURN] = [taken.asked, taken.at, turn, ip_turn]
+            else:  # a retry's copy queued with the turn of its first try
+                request.meta.pop(TURN, None)
             self.leases.hold(request.url, lease)
             requests.append(request)
         return requests

@@ -1,0 +1,115 @@
+"""Host and address spacing kept for requests sent late.
+
+The frontier's pop keeps the spacing when it hands requests out: the host
+it takes a request from (and, with ``BACKLINKBOT_IP_DELAY``, the host's
+address) gets its next turn at the pop's time plus the delay. A request sent
+well after its pop (from a worker short of CPU, or after it waited for its
+host's robots.txt or for its address) would leave less than the delay
+before the next request to that host, handed out on time by another
+worker's pop. So this middleware, the last before the download, looks at
+the turn the pop gave each spaced request (``meta[TURN]``): when more than
+:data:`LATE` has passed since the worker asked for it, one Redis call moves
+the host's next turn (``<prefix>:hosts``) and the address's
+(``<prefix>:ip_ready``) to now + delay, by the frontier's clock (Redis
+``TIME``). When another request has taken a turn of the host or the
+address since, this one waits for that turn to end first.
+
+A request on time costs nothing; one up to :data:`LATE` late can come that
+much closer to the previous one than the delay. Requests without delay
+(``BACKLINKBOT_HOST_DELAY`` 0, no ``Crawl-delay``, no IP delay) are never
+looked at. While Redis cannot be reached, late requests pass as they are
+(counted under ``backlinkbot/frontier/redis_errors``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from scrapy.utils.httpobj import urlparse_cached
+
+from backlinkbot.downloadermiddlewares.turns import take_turn
+from backlinkbot.frontier.cluster import RedisOutage, shared_redis
+from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.frontier.queue import TURN
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+__all__ = ["LATE", "LateSendSpacing"]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds after the worker asked for a request past which it counts as late.
+LATE = 0.05
+
+# Seconds a turn may be later than the pop's own (the pop's time comes back
+# rounded to 0.1 ms): a later one was taken by another request.
+_SAME_TURN = 0.001
+
+# KEYS: hosts, host_ip, ip_ready. ARGV: host, the pop's time, host delay,
+# IP delay (0 = no such turn). When the host's (or its address's) next turn
+# has moved past the one the pop set and is still ahead, another request
+# took it: the seconds to wait are returned (a string). Otherwise each next
+# turn becomes at least now + its delay, and 0 is returned.
+_MOVE_TURNS = f"""
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local at = tonumber(ARGV[2])
+local host_delay, ip_delay = tonumber(ARGV[3]), tonumber(ARGV[4])
+local wait = 0
+local score, ip, free
+if host_delay > 0 then
+  score = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
+  if score > at + host_delay + {_SAME_TURN} and score > now then wait = score - now end
+end
+if ip_delay > 0 then
+  ip = redis.call('HGET', KEYS[2], ARGV[1])
+  if ip then
+    free = tonumber(redis.call('HGET', KEYS[3], ip) or '0')
+    if free > at + ip_delay + {_SAME_TURN} and free - now > wait then wait = free - now end
+  end
+end
+if wait > 0 then return tostring(wait) end
+if score and now + host_delay > score then
+  redis.call('ZADD', KEYS[1], now + host_delay, ARGV[1])
+end
+if ip and now + ip_delay > free then redis.call('HSET', KEYS[3], ip, now + ip_delay) end
+return '0'
+"""
+
+
+class LateSendSpacing:
+    def __init__(self, server: Any, keys: CrawlKeys, stats: StatsCollector) -> None:
+        self.server = server
+        self.keys = keys
+        self.stats = stats
+        self.outage = RedisOutage(stats, logger)
+        self.move_turns = server.register_script(_MOVE_TURNS)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> LateSendSpacing:
+        settings = crawler.settings
+        assert crawler.stats is not None
+        return cls(shared_redis(settings), CrawlKeys.from_settings(settings), crawler.stats)
+
+    async def process_request(self, request: Request) -> None:
+        turn = request.meta.get(TURN)
+        if not turn:
+            return
+        asked, at, host_delay, ip_delay = turn
+        if time.monotonic() - asked <= LATE:
+            return
+        host = urlparse_cached(request).hostname
+        if not host:
+            return
+        self.stats.inc_value("backlinkbot/frontier/late_sends")
+        await take_turn(
+            self.move_turns, [self.keys.hosts, self.keys.host_ip, self.keys.ip_ready],
+            [host, at, host_delay, ip_delay], self.outage, self.stats,
+            "backlinkbot/frontier/late_send_waits", "spacing a request sent late",
+        )  # fmt: skip

@@ -1,0 +1,177 @@
+"""Host and address spacing kept for requests sent after their turn."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from scrapy import Request
+from scrapy.utils.test import get_crawler
+
+from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
+from backlinkbot.downloadermiddlewares.latesends import LATE, LateSendSpacing
+from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_WAITED
+from backlinkbot.embedded.servers import free_port
+from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.frontier.queue import IP_SPACED, TURN, FrontierQueue
+from tests.test_frontier import make_queue
+
+ADDRESS = "192.0.2.1"
+
+
+def _middleware(redis_url: str, prefix: str) -> LateSendSpacing:
+    crawler = get_crawler(settings_dict={"REDIS_URL": redis_url,
+                                         "BACKLINKBOT_REDIS_PREFIX": prefix})  # fmt: skip
+    return LateSendSpacing.from_crawler(crawler)
+
+
+def _send(middleware: Any, request: Request) -> float:
+    """Seconds ``request`` spent in ``middleware``."""
+
+    async def run() -> float:
+        start = time.monotonic()
+        assert await middleware.process_request(request) is None
+        return time.monotonic() - start
+
+    return asyncio.run(run())
+
+
+def _redis_now(redis_client: Any) -> float:
+    seconds, micros = redis_client.time()
+    return float(seconds + micros / 1e6)
+
+
+def _queues(redis_client: Any, redis_url: str, prefix: str, **settings: Any) -> list[FrontierQueue]:
+    return [
+        make_queue(redis_client, redis_url, prefix, BACKLINKBOT_WORKER_ID=worker, **settings)
+        for worker in ("w1", "w2")
+    ]
+
+
+def test_a_request_sent_on_time_costs_no_redis_call(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    one, _ = _queues(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0.4)
+    one.push(Request("http://a.com/1"))
+    (request,) = one.pop_many(4)
+    asked, at, host_turn, ip_turn = request.meta[TURN]
+    assert 0 <= time.monotonic() - asked < 0.1 and abs(at - _redis_now(redis_client)) < 0.1
+    assert abs(host_turn - 0.4) < 1e-3 and ip_turn == 0
+    middleware = _middleware(redis_url, redis_prefix)
+    middleware.server = None  # any Redis call would fail
+    assert _send(middleware, request) < LATE
+    assert middleware.stats.get_value("backlinkbot/frontier/late_sends") is None
+
+
+def test_a_request_without_a_delay_has_no_turn(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    one, _ = _queues(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0)
+    # A retry's copy is queued with the turn of its first try; popped again
+    # without a delay it has none.
+    one.push(Request("http://a.com/1", meta={TURN: [0.0, 1.0, 0.5, 0.0]}))
+    (request,) = one.pop_many(4)
+    assert TURN not in request.meta
+
+
+def test_a_late_request_moves_its_hosts_next_turn_on(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    one, two = _queues(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0.4)
+    for i in range(2):
+        one.push(Request(f"http://a.com/{i}", priority=-i))
+    (late,) = one.pop_many(4)
+    time.sleep(0.25)  # the worker was busy
+    middleware = _middleware(redis_url, redis_prefix)
+    assert _send(middleware, late) < 0.1
+    sent = _redis_now(redis_client)
+    assert middleware.stats.get_value("backlinkbot/frontier/late_sends") == 1
+    next_turn = redis_client.zscore(CrawlKeys(redis_prefix).hosts, "a.com")
+    assert abs(next_turn - (sent + 0.4)) < 0.05
+    # The pop alone would have handed the next request out 0.4 s after the
+    # first pop, 0.15 s after the late request was sent.
+    time.sleep(0.2)
+    assert two.pop_many(4) == []
+    time.sleep(max(0.0, next_turn - _redis_now(redis_client)) + 0.02)
+    assert [r.url for r in two.pop_many(4)] == ["http://a.com/1"]
+
+
+def test_a_request_later_than_its_turn_waits_for_the_one_taken_since(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    one, two = _queues(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0.3)
+    for i in range(3):
+        one.push(Request(f"http://a.com/{i}", priority=-i))
+    (late,) = one.pop_many(4)
+    time.sleep(0.35)
+    (on_time,) = two.pop_many(4)  # the next turn, taken and sent at once
+    taken_at = time.monotonic()
+    middleware = _middleware(redis_url, redis_prefix)
+    waited = _send(middleware, late)
+    # It goes one delay after the request that took the host's turn...
+    assert time.monotonic() - taken_at >= 0.3 - 0.03, waited
+    assert middleware.stats.get_value("backlinkbot/frontier/late_send_waits") == 1
+    # ... and the host's next turn is one delay after it.
+    next_turn = redis_client.zscore(CrawlKeys(redis_prefix).hosts, "a.com")
+    assert abs(next_turn - (_redis_now(redis_client) + 0.3)) < 0.05
+    assert on_time.url == "http://a.com/1"
+
+
+def test_a_late_request_moves_its_addresses_next_turn_on(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    settings = {"BACKLINKBOT_HOST_DELAY": 0, "BACKLINKBOT_IP_DELAY": 0.3}
+    one, two = _queues(redis_client, redis_url, redis_prefix, **settings)
+    keys = CrawlKeys(redis_prefix)
+    redis_client.hset(keys.host_ip, mapping={"a.com": ADDRESS, "b.com": ADDRESS})
+    one.push(Request("http://a.com/"))
+    (late,) = one.pop_many(4)
+    assert late.meta[IP_SPACED] and late.meta[TURN][3] == 0.3
+    one.push(Request("http://b.com/"))  # another host at the address
+    time.sleep(0.15)
+    middleware = _middleware(redis_url, redis_prefix)
+    assert _send(middleware, late) < 0.1
+    free = float(redis_client.hget(keys.ip_ready, ADDRESS))
+    assert abs(free - (_redis_now(redis_client) + 0.3)) < 0.05
+    time.sleep(0.2)  # past the pop's own turn for the address
+    assert two.pop_many(4) == []
+    time.sleep(max(0.0, free - _redis_now(redis_client)) + 0.02)
+    assert [r.url for r in two.pop_many(4)] == ["http://b.com/"]
+
+
+def test_an_address_taken_at_send_time_is_not_taken_again(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    """A spaced request that waited for its host's robots.txt takes its
+    address again before it is sent (AddressSpacing): the late-send check
+    does not make it wait a second delay."""
+    settings = {"BACKLINKBOT_HOST_DELAY": 0, "BACKLINKBOT_IP_DELAY": 0.3}
+    (one, _) = _queues(redis_client, redis_url, redis_prefix, **settings)
+    redis_client.hset(CrawlKeys(redis_prefix).host_ip, "a.com", ADDRESS)
+    one.push(Request("http://a.com/"))
+    (request,) = one.pop_many(4)
+    request.meta[ROBOTS_WAITED] = True
+    time.sleep(0.1)
+    crawler = get_crawler(settings_dict={
+        "REDIS_URL": redis_url, "BACKLINKBOT_REDIS_PREFIX": redis_prefix, **settings,
+    })  # fmt: skip
+    address_spacing = AddressSpacing.from_crawler(crawler)
+
+    async def resolve(host: str) -> str:
+        return ADDRESS
+
+    address_spacing.resolve = resolve
+    late_sends = _middleware(redis_url, redis_prefix)
+    took = _send(address_spacing, request) + _send(late_sends, request)
+    assert 0.15 <= took < 0.3  # the rest of the pop's turn, once
+    assert request.meta[TURN][3] == 0
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_send_waits") is None
+
+
+def test_redis_away_lets_late_requests_pass_and_counts(redis_prefix: str) -> None:
+    middleware = _middleware(f"redis://127.0.0.1:{free_port()}/0", redis_prefix)
+    request = Request("http://a.com/", meta={TURN: [time.monotonic() - 1, 1.0, 0.5, 0.0]})
+    assert _send(middleware, request) < 1.0
+    assert middleware.stats.get_value("backlinkbot/frontier/redis_errors") == 1
+    assert middleware.outage.waiting()
