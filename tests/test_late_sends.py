@@ -49,6 +49,25 @@ def _queues(redis_client: Any, redis_url: str, prefix: str, **settings: Any) -> 
     ]
 
 
+def _first_of_host(
+    redis_client: Any, redis_url: str, prefix: str, *, delay: float, pages: int
+) -> tuple[FrontierQueue, Request]:
+    """``pages`` pages of a.com queued with a host delay of ``delay``: a
+    second worker's queue, and the request the first worker took."""
+    one, two = _queues(redis_client, redis_url, prefix, BACKLINKBOT_HOST_DELAY=delay)
+    for i in range(pages):
+        one.push(Request(f"http://a.com/{i}", priority=-i))
+    (first,) = one.pop_many(4)
+    return two, first
+
+
+def _next_pop_waits_for(queue: FrontierQueue, redis_client: Any, turn: float, url: str) -> None:
+    """``queue``'s pop gets nothing before ``turn`` (Redis time), then ``url``."""
+    assert queue.pop_many(4) == []
+    time.sleep(max(0.0, turn - _redis_now(redis_client)) + 0.02)
+    assert [r.url for r in queue.pop_many(4)] == [url]
+
+
 def test_a_request_sent_on_time_costs_no_redis_call(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
@@ -78,10 +97,7 @@ def test_a_request_without_a_delay_has_no_turn(
 def test_a_late_request_moves_its_hosts_next_turn_on(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
-    one, two = _queues(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0.4)
-    for i in range(2):
-        one.push(Request(f"http://a.com/{i}", priority=-i))
-    (late,) = one.pop_many(4)
+    two, late = _first_of_host(redis_client, redis_url, redis_prefix, delay=0.4, pages=2)
     time.sleep(0.25)  # the worker was busy
     middleware = _middleware(redis_url, redis_prefix)
     assert _send(middleware, late) < 0.1
@@ -92,18 +108,13 @@ def test_a_late_request_moves_its_hosts_next_turn_on(
     # The pop alone would have handed the next request out 0.4 s after the
     # first pop, 0.15 s after the late request was sent.
     time.sleep(0.2)
-    assert two.pop_many(4) == []
-    time.sleep(max(0.0, next_turn - _redis_now(redis_client)) + 0.02)
-    assert [r.url for r in two.pop_many(4)] == ["http://a.com/1"]
+    _next_pop_waits_for(two, redis_client, next_turn, "http://a.com/1")
 
 
 def test_a_request_later_than_its_turn_waits_for_the_one_taken_since(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
-    one, two = _queues(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0.3)
-    for i in range(3):
-        one.push(Request(f"http://a.com/{i}", priority=-i))
-    (late,) = one.pop_many(4)
+    two, late = _first_of_host(redis_client, redis_url, redis_prefix, delay=0.3, pages=3)
     time.sleep(0.35)
     (on_time,) = two.pop_many(4)  # the next turn, taken and sent at once
     taken_at = time.monotonic()
@@ -135,9 +146,7 @@ def test_a_late_request_moves_its_addresses_next_turn_on(
     free = float(redis_client.hget(keys.ip_ready, ADDRESS))
     assert abs(free - (_redis_now(redis_client) + 0.3)) < 0.05
     time.sleep(0.2)  # past the pop's own turn for the address
-    assert two.pop_many(4) == []
-    time.sleep(max(0.0, free - _redis_now(redis_client)) + 0.02)
-    assert [r.url for r in two.pop_many(4)] == ["http://b.com/"]
+    _next_pop_waits_for(two, redis_client, free, "http://b.com/")
 
 
 def test_an_address_taken_at_send_time_is_not_taken_again(

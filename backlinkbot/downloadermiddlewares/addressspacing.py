@@ -34,8 +34,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST, ROBOTS_WAITED
-from backlinkbot.downloadermiddlewares.turns import take_turn
-from backlinkbot.frontier.cluster import RedisOutage, shared_redis
+from backlinkbot.downloadermiddlewares.turns import TurnTaker
+from backlinkbot.frontier.cluster import shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED, TURN
 
@@ -67,17 +67,16 @@ return '0'
 Resolve = Callable[[str], Awaitable[str]]
 
 
-class AddressSpacing:
+class AddressSpacing(TurnTaker):
+    SCRIPT = _TAKE_ADDRESS
+    logger = logger
+
     def __init__(
         self, server: Any, keys: CrawlKeys, delay: float, stats: StatsCollector, resolve: Resolve
     ) -> None:
-        self.server = server
-        self.keys = keys
+        super().__init__(server, keys, stats)
         self.delay = delay
-        self.stats = stats
         self.resolve = resolve
-        self.outage = RedisOutage(stats, logger)
-        self.take_address = server.register_script(_TAKE_ADDRESS)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressSpacing:
@@ -111,11 +110,12 @@ class AddressSpacing:
                 ip = await self.resolve(host)
             except Exception:
                 return  # the download reports the failure
-        await take_turn(
-            self.take_address, [self.keys.host_ip, self.keys.ip_ready], [host, ip, self.delay],
-            self.outage, self.stats, "backlinkbot/frontier/address_waits",
+        await self.take_turn(
+            [self.keys.host_ip, self.keys.ip_ready],
+            [host, ip, self.delay],
+            "backlinkbot/frontier/address_waits",
             "spacing a request by its address",
-        )  # fmt: skip
+        )
         turn = meta.get(TURN)
         if turn:
             # Its address was taken now, at send time: no address turn of

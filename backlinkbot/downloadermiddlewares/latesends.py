@@ -25,19 +25,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy.utils.httpobj import urlparse_cached
 
-from backlinkbot.downloadermiddlewares.turns import take_turn
-from backlinkbot.frontier.cluster import RedisOutage, shared_redis
+from backlinkbot.downloadermiddlewares.turns import TurnTaker
+from backlinkbot.frontier.cluster import shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import TURN
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
-    from scrapy.statscollectors import StatsCollector
 
 __all__ = ["LATE", "LateSendSpacing"]
 
@@ -83,13 +82,9 @@ return '0'
 """
 
 
-class LateSendSpacing:
-    def __init__(self, server: Any, keys: CrawlKeys, stats: StatsCollector) -> None:
-        self.server = server
-        self.keys = keys
-        self.stats = stats
-        self.outage = RedisOutage(stats, logger)
-        self.move_turns = server.register_script(_MOVE_TURNS)
+class LateSendSpacing(TurnTaker):
+    SCRIPT = _MOVE_TURNS
+    logger = logger
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LateSendSpacing:
@@ -108,8 +103,8 @@ class LateSendSpacing:
         if not host:
             return
         self.stats.inc_value("backlinkbot/frontier/late_sends")
-        await take_turn(
-            self.move_turns, [self.keys.hosts, self.keys.host_ip, self.keys.ip_ready],
-            [host, at, host_delay, ip_delay], self.outage, self.stats,
+        await self.take_turn(
+            [self.keys.hosts, self.keys.host_ip, self.keys.ip_ready],
+            [host, at, host_delay, ip_delay],
             "backlinkbot/frontier/late_send_waits", "spacing a request sent late",
         )  # fmt: skip

@@ -1,33 +1,51 @@
-"""Waiting for a turn that the shared frontier keeps in Redis."""
+"""Downloader middlewares that wait for turns kept in the frontier's Redis."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import redis
 from scrapy.utils.asyncio import sleep
 
 from backlinkbot.frontier.cluster import RedisOutage
 
-__all__ = ["take_turn"]
+if TYPE_CHECKING:
+    from scrapy.statscollectors import StatsCollector
+
+    from backlinkbot.frontier.keys import CrawlKeys
+
+__all__ = ["TurnTaker"]
 
 
-async def take_turn(
-    script: Any, keys: list[str], args: list[Any], outage: RedisOutage, stats: Any,
-    waits: str, doing: str,
-) -> None:  # fmt: skip
-    """Run ``script`` until it takes the turn (answers 0), sleeping the
-    seconds it answers otherwise, each sleep counted under ``waits``. While
-    Redis cannot be reached the request goes without (the failure is counted
-    and logged as ``doing``)."""
-    while not outage.waiting():
-        try:
-            wait = float(script(keys=keys, args=args))
-        except redis.RedisError as exc:
-            outage.failed(doing, exc)
-            return
-        outage.succeeded()
-        if wait <= 0:
-            return
-        stats.inc_value(waits)
-        await sleep(wait)  # asyncio's or Twisted's, by the reactor
+class TurnTaker:
+    """Holds the crawl's Redis client and keys, and a Lua script that takes
+    a turn (``SCRIPT``: answers 0 when the turn is taken, else the seconds to
+    wait for it)."""
+
+    SCRIPT: ClassVar[str]
+    logger: ClassVar[logging.Logger]
+
+    def __init__(self, server: Any, keys: CrawlKeys, stats: StatsCollector) -> None:
+        self.server = server
+        self.keys = keys
+        self.stats = stats
+        self.outage = RedisOutage(stats, self.logger)
+        self.script = server.register_script(self.SCRIPT)
+
+    async def take_turn(self, keys: list[str], args: list[Any], waits: str, doing: str) -> None:
+        """Run the script until it takes the turn, sleeping the seconds it
+        answers otherwise, each sleep counted under ``waits``. While Redis
+        cannot be reached the request goes without (the failure is counted
+        and logged as ``doing``)."""
+        while not self.outage.waiting():
+            try:
+                wait = float(self.script(keys=keys, args=args))
+            except redis.RedisError as exc:
+                self.outage.failed(doing, exc)
+                return
+            self.outage.succeeded()
+            if wait <= 0:
+                return
+            self.stats.inc_value(waits)
+            await sleep(wait)  # asyncio's or Twisted's, by the reactor
