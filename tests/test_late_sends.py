@@ -74,9 +74,9 @@ def test_a_request_sent_on_time_costs_no_redis_call(
     one, _ = _queues(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0.4)
     one.push(Request("http://a.com/1"))
     (request,) = one.pop_many(4)
-    asked, at, host_turn, ip_turn = request.meta[TURN]
+    asked, at, host_turn, ip_at, ip_turn = request.meta[TURN]
     assert 0 <= time.monotonic() - asked < 0.1 and abs(at - _redis_now(redis_client)) < 0.1
-    assert abs(host_turn - 0.4) < 1e-3 and ip_turn == 0
+    assert abs(host_turn - 0.4) < 1e-3 and ip_at == ip_turn == 0
     middleware = _middleware(redis_url, redis_prefix)
     middleware.server = None  # any Redis call would fail
     assert _send(middleware, request) < LATE
@@ -89,7 +89,7 @@ def test_a_request_without_a_delay_has_no_turn(
     one, _ = _queues(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=0)
     # A retry's copy is queued with the turn of its first try; popped again
     # without a delay it has none.
-    one.push(Request("http://a.com/1", meta={TURN: [0.0, 1.0, 0.5, 0.0]}))
+    one.push(Request("http://a.com/1", meta={TURN: [0.0, 1.0, 0.5, 0.0, 0.0]}))
     (request,) = one.pop_many(4)
     assert TURN not in request.meta
 
@@ -138,7 +138,7 @@ def test_a_late_request_moves_its_addresses_next_turn_on(
     redis_client.hset(keys.host_ip, mapping={"a.com": ADDRESS, "b.com": ADDRESS})
     one.push(Request("http://a.com/"))
     (late,) = one.pop_many(4)
-    assert late.meta[IP_SPACED] and late.meta[TURN][3] == 0.3
+    assert late.meta[IP_SPACED] and late.meta[TURN][3:] == [late.meta[TURN][1], 0.3]
     one.push(Request("http://b.com/"))  # another host at the address
     time.sleep(0.15)
     middleware = _middleware(redis_url, redis_prefix)
@@ -147,6 +147,19 @@ def test_a_late_request_moves_its_addresses_next_turn_on(
     assert abs(free - (_redis_now(redis_client) + 0.3)) < 0.05
     time.sleep(0.2)  # past the pop's own turn for the address
     _next_pop_waits_for(two, redis_client, free, "http://b.com/")
+
+
+def _address_spacing(redis_url: str, prefix: str, **settings: Any) -> AddressSpacing:
+    crawler = get_crawler(settings_dict={
+        "REDIS_URL": redis_url, "BACKLINKBOT_REDIS_PREFIX": prefix, **settings,
+    })  # fmt: skip
+    address_spacing = AddressSpacing.from_crawler(crawler)
+
+    async def resolve(host: str) -> str:
+        return ADDRESS
+
+    address_spacing.resolve = resolve
+    return address_spacing
 
 
 def test_an_address_taken_at_send_time_is_not_taken_again(
@@ -162,25 +175,47 @@ def test_an_address_taken_at_send_time_is_not_taken_again(
     (request,) = one.pop_many(4)
     request.meta[ROBOTS_WAITED] = True
     time.sleep(0.1)
-    crawler = get_crawler(settings_dict={
-        "REDIS_URL": redis_url, "BACKLINKBOT_REDIS_PREFIX": redis_prefix, **settings,
-    })  # fmt: skip
-    address_spacing = AddressSpacing.from_crawler(crawler)
-
-    async def resolve(host: str) -> str:
-        return ADDRESS
-
-    address_spacing.resolve = resolve
+    address_spacing = _address_spacing(redis_url, redis_prefix, **settings)
     late_sends = _middleware(redis_url, redis_prefix)
     took = _send(address_spacing, request) + _send(late_sends, request)
     assert 0.15 <= took < 0.3  # the rest of the pop's turn, once
-    assert request.meta[TURN][3] == 0
+    # The request's turn of the address is the one taken before sending.
+    assert abs(request.meta[TURN][3] - (_redis_now(redis_client) - 0.01)) < 0.05
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_send_waits") is None
+
+
+def test_a_host_waiting_for_the_address_this_request_took_is_not_taken(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    """A first contact takes its address before it is sent (AddressSpacing);
+    another worker's pop then finds the host's address busy and moves the
+    host's next turn to the address's. That is not a turn of the host taken
+    by another request: the late request goes at once, not when the address
+    is free again (when another request to the address may go too)."""
+    settings = {"BACKLINKBOT_HOST_DELAY": 0, "BACKLINKBOT_IP_DELAY": 0.3}
+    one, two = _queues(redis_client, redis_url, redis_prefix, **settings)
+    for i in range(2):
+        one.push(Request(f"http://a.com/{i}", priority=-i))
+    (first,) = one.pop_many(4)
+    assert not first.meta.get(IP_SPACED)  # nobody knows a.com's address yet
+    time.sleep(0.32)  # a.com's next turn has come
+    address_spacing = _address_spacing(redis_url, redis_prefix, **settings)
+    assert _send(address_spacing, first) < 0.1  # records and takes the address
+    assert two.pop_many(4) == []  # a.com waits for its address now
+    keys = CrawlKeys(redis_prefix)
+    assert redis_client.zscore(keys.hosts, "a.com") == float(
+        redis_client.hget(keys.ip_ready, ADDRESS)
+    )
+    late_sends = _middleware(redis_url, redis_prefix)
+    assert _send(late_sends, first) < 0.1
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
     assert late_sends.stats.get_value("backlinkbot/frontier/late_send_waits") is None
 
 
 def test_redis_away_lets_late_requests_pass_and_counts(redis_prefix: str) -> None:
     middleware = _middleware(f"redis://127.0.0.1:{free_port()}/0", redis_prefix)
-    request = Request("http://a.com/", meta={TURN: [time.monotonic() - 1, 1.0, 0.5, 0.0]})
+    request = Request("http://a.com/", meta={TURN: [time.monotonic() - 1, 1.0, 0.5, 0.0, 0.0]})
     assert _send(middleware, request) < 1.0
     assert middleware.stats.get_value("backlinkbot/frontier/redis_errors") == 1
     assert middleware.outage.waiting()

@@ -51,17 +51,19 @@ logger = logging.getLogger(__name__)
 # KEYS: host_ip, ip_ready. ARGV: host, ip, IP delay. Records the host's
 # address, then takes the address's next free time as the frontier's pop
 # does: free now -> it is now + delay and 0 is returned; busy -> the seconds
-# until it is free (a string: Lua numbers come back as integers).
+# until it is free. Redis's time follows (strings: Lua numbers come back as
+# integers).
 _TAKE_ADDRESS = """
+redis.replicate_commands()
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local free = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
 if free > now then
-  return tostring(free - now)
+  return {tostring(free - now), tostring(now)}
 end
 redis.call('HSET', KEYS[2], ARGV[2], now + tonumber(ARGV[3]))
-return '0'
+return {'0', tostring(now)}
 """
 
 Resolve = Callable[[str], Awaitable[str]]
@@ -110,17 +112,17 @@ class AddressSpacing(TurnTaker):
                 ip = await self.resolve(host)
             except Exception:
                 return  # the download reports the failure
-        await self.take_turn(
+        taken = await self.take_turn(
             [self.keys.host_ip, self.keys.ip_ready],
             [host, ip, self.delay],
             "backlinkbot/frontier/address_waits",
             "spacing a request by its address",
         )
         turn = meta.get(TURN)
-        if turn:
-            # Its address was taken now, at send time: no address turn of
-            # the pop's is left to check when it is sent (LateSendSpacing).
-            meta[TURN] = [*turn[:3], 0.0]
+        if turn and taken is not None:
+            # Its turn of the address is this one (LateSendSpacing checks it
+            # if the request is sent late all the same).
+            meta[TURN] = [*turn[:3], taken, self.delay]
 
 
 async def _resolve(host: str) -> str:

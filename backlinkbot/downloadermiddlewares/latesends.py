@@ -7,12 +7,15 @@ well after its pop (from a worker short of CPU, or after it waited for its
 host's robots.txt or for its address) would leave less than the delay
 before the next request to that host, handed out on time by another
 worker's pop. So this middleware, the last before the download, looks at
-the turn the pop gave each spaced request (``meta[TURN]``): when more than
-:data:`LATE` has passed since the worker asked for it, one Redis call moves
-the host's next turn (``<prefix>:hosts``) and the address's
-(``<prefix>:ip_ready``) to now + delay, by the frontier's clock (Redis
-``TIME``). When another request has taken a turn of the host or the
-address since, this one waits for that turn to end first.
+the turns each spaced request was given (``meta[TURN]``: its host's by the
+pop, its address's by the pop or, when it was taken before sending, by
+:class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`):
+when more than :data:`LATE` has passed since the worker asked for the
+request, one Redis call moves the host's next turn (``<prefix>:hosts``)
+and the address's (``<prefix>:ip_ready``) to now + delay, by the
+frontier's clock (Redis ``TIME``). When another request has taken a turn
+of the host or the address since, this one waits for that turn to end
+first.
 
 A request on time costs nothing; one up to :data:`LATE` late can come that
 much closer to the previous one than the delay. Requests without delay
@@ -49,36 +52,44 @@ LATE = 0.05
 # rounded to 0.1 ms): a later one was taken by another request.
 _SAME_TURN = 0.001
 
-# KEYS: hosts, host_ip, ip_ready. ARGV: host, the pop's time, host delay,
-# IP delay (0 = no such turn). When the host's (or its address's) next turn
-# has moved past the one the pop set and is still ahead, another request
-# took it: the seconds to wait are returned (a string). Otherwise each next
-# turn becomes at least now + its delay, and 0 is returned.
+# KEYS: hosts, host_ip, ip_ready. ARGV: host, the host's turn's time, host
+# delay (0 = no such turn), the address's turn's time, IP delay (0 = no such
+# turn). Every taker of a turn sets the next one to its time + the delay,
+# so a next turn past this request's own, and still ahead, was taken by
+# another request since: the seconds to wait for it are returned. (A host's
+# next turn can also have moved on because the pop found its address busy:
+# such a turn is no later than the address's, and is not taken.) Otherwise
+# each next turn becomes at least now + its delay, and 0 is returned;
+# Redis's time follows (strings: Lua numbers come back as integers).
 _MOVE_TURNS = f"""
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local at = tonumber(ARGV[2])
-local host_delay, ip_delay = tonumber(ARGV[3]), tonumber(ARGV[4])
+local host_at, host_delay = tonumber(ARGV[2]), tonumber(ARGV[3])
+local ip_at, ip_delay = tonumber(ARGV[4]), tonumber(ARGV[5])
 local wait = 0
 local score, ip, free
-if host_delay > 0 then
-  score = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
-  if score > at + host_delay + {_SAME_TURN} and score > now then wait = score - now end
-end
 if ip_delay > 0 then
   ip = redis.call('HGET', KEYS[2], ARGV[1])
   if ip then
     free = tonumber(redis.call('HGET', KEYS[3], ip) or '0')
-    if free > at + ip_delay + {_SAME_TURN} and free - now > wait then wait = free - now end
+    if free > ip_at + ip_delay + {_SAME_TURN} and free > now then wait = free - now end
   end
 end
-if wait > 0 then return tostring(wait) end
+if host_delay > 0 then
+  score = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
+  local waits_for_address = free and score <= free + {_SAME_TURN}
+  if score > host_at + host_delay + {_SAME_TURN} and score - now > wait
+     and not waits_for_address then
+    wait = score - now
+  end
+end
+if wait > 0 then return {{tostring(wait), tostring(now)}} end
 if score and now + host_delay > score then
   redis.call('ZADD', KEYS[1], now + host_delay, ARGV[1])
 end
 if ip and now + ip_delay > free then redis.call('HSET', KEYS[3], ip, now + ip_delay) end
-return '0'
+return {{'0', tostring(now)}}
 """
 
 
@@ -96,7 +107,7 @@ class LateSendSpacing(TurnTaker):
         turn = request.meta.get(TURN)
         if not turn:
             return
-        asked, at, host_delay, ip_delay = turn
+        asked, host_at, host_delay, ip_at, ip_delay = turn
         if time.monotonic() - asked <= LATE:
             return
         host = urlparse_cached(request).hostname
@@ -105,6 +116,6 @@ class LateSendSpacing(TurnTaker):
         self.stats.inc_value("backlinkbot/frontier/late_sends")
         await self.take_turn(
             [self.keys.hosts, self.keys.host_ip, self.keys.ip_ready],
-            [host, at, host_delay, ip_delay],
+            [host, host_at, host_delay, ip_at, ip_delay],
             "backlinkbot/frontier/late_send_waits", "spacing a request sent late",
         )  # fmt: skip

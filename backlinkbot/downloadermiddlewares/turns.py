@@ -20,8 +20,8 @@ __all__ = ["TurnTaker"]
 
 class TurnTaker:
     """Holds the crawl's Redis client and keys, and a Lua script that takes
-    a turn (``SCRIPT``: answers 0 when the turn is taken, else the seconds to
-    wait for it)."""
+    a turn (``SCRIPT``: answers the seconds to wait for it, 0 when it is
+    taken, and Redis's time; both as strings)."""
 
     SCRIPT: ClassVar[str]
     logger: ClassVar[logging.Logger]
@@ -33,19 +33,22 @@ class TurnTaker:
         self.outage = RedisOutage(stats, self.logger)
         self.script = server.register_script(self.SCRIPT)
 
-    async def take_turn(self, keys: list[str], args: list[Any], waits: str, doing: str) -> None:
+    async def take_turn(
+        self, keys: list[str], args: list[Any], waits: str, doing: str
+    ) -> float | None:
         """Run the script until it takes the turn, sleeping the seconds it
-        answers otherwise, each sleep counted under ``waits``. While Redis
-        cannot be reached the request goes without (the failure is counted
-        and logged as ``doing``)."""
+        answers otherwise, each sleep counted under ``waits``; the turn's
+        time (Redis ``TIME``). While Redis cannot be reached the request goes
+        without (None; the failure is counted and logged as ``doing``)."""
         while not self.outage.waiting():
             try:
-                wait = float(self.script(keys=keys, args=args))
+                wait, now = self.script(keys=keys, args=args)
             except redis.RedisError as exc:
                 self.outage.failed(doing, exc)
-                return
+                return None
             self.outage.succeeded()
-            if wait <= 0:
-                return
+            if float(wait) <= 0:
+                return float(now)
             self.stats.inc_value(waits)
-            await sleep(wait)  # asyncio's or Twisted's, by the reactor
+            await sleep(float(wait))  # asyncio's or Twisted's, by the reactor
+        return None

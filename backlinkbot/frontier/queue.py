@@ -173,11 +173,14 @@ return {out, spaced, turns, tostring(now)}
 #: ``Request.meta`` key of a request the pop spaced by its host's address.
 IP_SPACED = "backlinkbot_ip_spaced"
 
-#: ``Request.meta`` key of the turn the pop gave a spaced request:
-#: ``[asked, at, host delay, IP delay]``: when the worker asked for it (its
-#: ``time.monotonic()``), the pop's time (Redis ``TIME``), the seconds until
-#: its host's next turn and, when it was spaced by its address, the IP delay
-#: (else 0). :class:`~backlinkbot.downloadermiddlewares.latesends.LateSendSpacing`
+#: ``Request.meta`` key of the turns a spaced request was given:
+#: ``[asked, host at, host delay, address at, IP delay]``: when the worker
+#: asked for it (its ``time.monotonic()``); the pop's time (Redis ``TIME``)
+#: and the seconds until its host's next turn; and, once it has a turn of its
+#: address (from the pop, or from
+#: :class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`
+#: before it is sent), that turn's time and the IP delay (else 0 and 0).
+#: :class:`~backlinkbot.downloadermiddlewares.latesends.LateSendSpacing`
 #: moves the turns on when the request is sent late.
 TURN = "backlinkbot_turn"
 
@@ -363,7 +366,8 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
                 request.meta[IP_SPACED] = True
             ip_turn = self.ip_delay if by_address else 0.0
             if turn > 0 or ip_turn > 0:
-                request.meta[TURN] = [taken.asked, taken.at, turn, ip_turn]
+                ip_at = taken.at if by_address else 0.0
+                request.meta[TURN] = [taken.asked, taken.at, turn, ip_at, ip_turn]
             else:  # a retry's copy queued with the turn of its first try
                 request.meta.pop(TURN, None)
             self.leases.hold(request.url, lease)
