@@ -272,6 +272,8 @@ def test_launcher_encodes_flat_documents_as_the_standard_encoder_does() -> None:
     for refused in ({"x": math.nan}, {"x": math.inf}, {"x": -math.inf}, {"x": 2**64},
                     {"x": "\ud800"}):  # fmt: skip
         assert _encode_flat(refused) is None, refused
+        # The same with the value types the caller looked at already.
+        assert _encode_flat(refused, set(map(type, refused.values()))) is None, refused
 
 
 def test_embedded_server_creates_files_with_large_pages_and_keeps_older_ones(

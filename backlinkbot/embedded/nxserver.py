@@ -231,17 +231,20 @@ def _date_json(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _encode_flat(document: dict[str, Any]) -> str | None:
+def _encode_flat(document: dict[str, Any], types: set[type] | None = None) -> str | None:
     """The JSON text of a flat document (:func:`_flat`) by ``orjson``, with
     dates as neosqlite writes them (``{"$date": isoformat}``); None where
     only the standard encoder gives neosqlite's answer: no ``orjson``, a
     NaN or infinity (which orjson would write as null, and neosqlite
-    refuses), an integer beyond 64 bits, a string that is not UTF-8."""
+    refuses), an integer beyond 64 bits, a string that is not UTF-8.
+    ``types``, when the caller has them, are the document's value types:
+    without a float among them, no value is looked at again."""
     if orjson is None:
         return None
-    for value in document.values():
-        if type(value) is float and not math.isfinite(value):
-            return None
+    if types is None or float in types:
+        for value in document.values():
+            if type(value) is float and not math.isfinite(value):
+                return None
     try:
         text: bytes = orjson.dumps(
             document, default=_date_json, option=orjson.OPT_PASSTHROUGH_DATETIME
@@ -380,7 +383,7 @@ def apply_lean_inserts() -> None:
         types = set(map(type, copy.values()))
         if not unconverted.issuperset(types):
             copy = _convert_bytes_to_binary(copy)
-        json_str = _encode_flat(copy) if _FLAT_TYPES.issuperset(types) else None
+        json_str = _encode_flat(copy, types) if _FLAT_TYPES.issuperset(types) else None
         if json_str is None:
             json_str = encoder.encode(copy)
         collection = self.collection
