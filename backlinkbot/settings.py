@@ -75,9 +75,6 @@ DOWNLOADER_MIDDLEWARES = {
     # Per-IP spacing (BACKLINKBOT_IP_DELAY) for robots.txt and first contacts,
     # once the proxy is known; disabled unless the setting is above 0.
     "backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing": 760,
-    # Last before the download: a request sent late moves its host's (and
-    # address's) next turn on, so the next one still keeps the delay.
-    "backlinkbot.downloadermiddlewares.latesends.LateSendSpacing": 950,
 }
 # Traps and budgets on the requests the spider yields (the links are kept).
 SPIDER_MIDDLEWARES = {
@@ -123,7 +120,9 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DEPTH_LIMIT = 0
 DEPTH_STATS_VERBOSE = False
-# Connections to a forward proxy are kept and reused, not reopened.
+# Connections to a forward proxy are kept and reused, not reopened; a request
+# sent late moves its host's (and address's) next turn on, so the next one
+# still keeps the delay.
 DOWNLOAD_HANDLERS = {
     "http": "backlinkbot.downloadhandlers.http.PooledHTTPDownloadHandler",
     "https": "backlinkbot.downloadhandlers.http.PooledHTTPDownloadHandler",

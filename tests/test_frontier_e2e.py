@@ -145,6 +145,34 @@ def test_host_spacing_holds_across_three_workers(
     assert sum(worker_pages(redis_url, redis_prefix).values()) >= len(web.expected_pages) - 5
 
 
+def test_host_spacing_holds_behind_a_slow_server(
+    web: SyntheticWeb, redis_url: str, mongo_uri: str, mongo_db: Any,
+    redis_prefix: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    """The server takes longer to answer than the host delay, and a worker
+    sends one request to a host at a time: the requests it took in their
+    turns wait in Scrapy's download slot (after every middleware) for the
+    one in flight, while the other worker takes the next turns and sends
+    them. Each is spaced again when it leaves the slot."""
+    delay = 0.25
+    log = tmp_path / "requests.jsonl"
+    with DemoWebServer(web, request_log=str(log), latency=0.6) as server:
+        summary = crawl_web(
+            web, server, redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+            prefix=redis_prefix, log_dir=tmp_path / "logs", workers=2,
+            settings={"BACKLINKBOT_HOST_DELAY": str(delay), "BACKLINKBOT_MAX_PAGES": "80",
+                      "CONCURRENT_REQUESTS_PER_DOMAIN": "1", **SMALL_FILTER},
+        )  # fmt: skip
+    assert summary.ok, summary.exit_codes
+    times: dict[str, list[float]] = defaultdict(list)
+    for at, host in _page_fetches(log):
+        times[host].append(at)
+    assert sum(map(len, times.values())) >= 60
+    gaps = _gaps(times)
+    assert min(gaps) >= delay - SEND_SLACK, sorted(gaps)[:5]
+    assert summary.stats.get("backlinkbot/frontier/late_send_waits", 0) > 0
+
+
 def test_address_spacing_holds_across_three_workers(
     web: SyntheticWeb, redis_url: str, mongo_uri: str, mongo_db: Any,
     redis_prefix: str, tmp_path: Path,

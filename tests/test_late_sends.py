@@ -10,8 +10,8 @@ from scrapy import Request
 from scrapy.utils.test import get_crawler
 
 from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
-from backlinkbot.downloadermiddlewares.latesends import LATE, LateSendSpacing
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_WAITED
+from backlinkbot.downloadhandlers.latesends import LATE, LateSendSpacing
 from backlinkbot.embedded.servers import free_port
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED, TURN, FrontierQueue
@@ -20,18 +20,22 @@ from tests.test_frontier import make_queue
 ADDRESS = "192.0.2.1"
 
 
-def _middleware(redis_url: str, prefix: str) -> LateSendSpacing:
+def _late_sends(redis_url: str, prefix: str) -> LateSendSpacing:
     crawler = get_crawler(settings_dict={"REDIS_URL": redis_url,
                                          "BACKLINKBOT_REDIS_PREFIX": prefix})  # fmt: skip
     return LateSendSpacing.from_crawler(crawler)
 
 
-def _send(middleware: Any, request: Request) -> float:
-    """Seconds ``request`` spent in ``middleware``."""
+def _send(step: Any, request: Request) -> float:
+    """Seconds ``request`` spent in ``step``: a downloader middleware, or
+    the download handler's late-send check."""
 
     async def run() -> float:
         start = time.monotonic()
-        assert await middleware.process_request(request) is None
+        if isinstance(step, LateSendSpacing):
+            await step.before_send(request)
+        else:
+            assert await step.process_request(request) is None
         return time.monotonic() - start
 
     return asyncio.run(run())
@@ -77,10 +81,10 @@ def test_a_request_sent_on_time_costs_no_redis_call(
     asked, at, host_turn, ip_at, ip_turn = request.meta[TURN]
     assert 0 <= time.monotonic() - asked < 0.1 and abs(at - _redis_now(redis_client)) < 0.1
     assert abs(host_turn - 0.4) < 1e-3 and ip_at == ip_turn == 0
-    middleware = _middleware(redis_url, redis_prefix)
-    middleware.server = None  # any Redis call would fail
-    assert _send(middleware, request) < LATE
-    assert middleware.stats.get_value("backlinkbot/frontier/late_sends") is None
+    late_sends = _late_sends(redis_url, redis_prefix)
+    late_sends.server = None  # any Redis call would fail
+    assert _send(late_sends, request) < LATE
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") is None
 
 
 def test_a_request_without_a_delay_has_no_turn(
@@ -99,10 +103,10 @@ def test_a_late_request_moves_its_hosts_next_turn_on(
 ) -> None:
     two, late = _first_of_host(redis_client, redis_url, redis_prefix, delay=0.4, pages=2)
     time.sleep(0.25)  # the worker was busy
-    middleware = _middleware(redis_url, redis_prefix)
-    assert _send(middleware, late) < 0.1
+    late_sends = _late_sends(redis_url, redis_prefix)
+    assert _send(late_sends, late) < 0.1
     sent = _redis_now(redis_client)
-    assert middleware.stats.get_value("backlinkbot/frontier/late_sends") == 1
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
     next_turn = redis_client.zscore(CrawlKeys(redis_prefix).hosts, "a.com")
     assert abs(next_turn - (sent + 0.4)) < 0.05
     # The pop alone would have handed the next request out 0.4 s after the
@@ -118,11 +122,11 @@ def test_a_request_later_than_its_turn_waits_for_the_one_taken_since(
     time.sleep(0.35)
     (on_time,) = two.pop_many(4)  # the next turn, taken and sent at once
     taken_at = time.monotonic()
-    middleware = _middleware(redis_url, redis_prefix)
-    waited = _send(middleware, late)
+    late_sends = _late_sends(redis_url, redis_prefix)
+    waited = _send(late_sends, late)
     # It goes one delay after the request that took the host's turn...
     assert time.monotonic() - taken_at >= 0.3 - 0.03, waited
-    assert middleware.stats.get_value("backlinkbot/frontier/late_send_waits") == 1
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_send_waits") == 1
     # ... and the host's next turn is one delay after it.
     next_turn = redis_client.zscore(CrawlKeys(redis_prefix).hosts, "a.com")
     assert abs(next_turn - (_redis_now(redis_client) + 0.3)) < 0.05
@@ -141,8 +145,8 @@ def test_a_late_request_moves_its_addresses_next_turn_on(
     assert late.meta[IP_SPACED] and late.meta[TURN][3:] == [late.meta[TURN][1], 0.3]
     one.push(Request("http://b.com/"))  # another host at the address
     time.sleep(0.15)
-    middleware = _middleware(redis_url, redis_prefix)
-    assert _send(middleware, late) < 0.1
+    late_sends = _late_sends(redis_url, redis_prefix)
+    assert _send(late_sends, late) < 0.1
     free = float(redis_client.hget(keys.ip_ready, ADDRESS))
     assert abs(free - (_redis_now(redis_client) + 0.3)) < 0.05
     time.sleep(0.2)  # past the pop's own turn for the address
@@ -170,15 +174,18 @@ def test_an_address_taken_at_send_time_is_not_taken_again(
     does not make it wait a second delay."""
     settings = {"BACKLINKBOT_HOST_DELAY": 0, "BACKLINKBOT_IP_DELAY": 0.3}
     (one, _) = _queues(redis_client, redis_url, redis_prefix, **settings)
+    address_spacing = _address_spacing(redis_url, redis_prefix, **settings)
+    late_sends = _late_sends(redis_url, redis_prefix)
     redis_client.hset(CrawlKeys(redis_prefix).host_ip, "a.com", ADDRESS)
     one.push(Request("http://a.com/"))
     (request,) = one.pop_many(4)
+    popped = request.meta[TURN][1]
     request.meta[ROBOTS_WAITED] = True
     time.sleep(0.1)
-    address_spacing = _address_spacing(redis_url, redis_prefix, **settings)
-    late_sends = _middleware(redis_url, redis_prefix)
-    took = _send(address_spacing, request) + _send(late_sends, request)
-    assert 0.15 <= took < 0.3  # the rest of the pop's turn, once
+    _send(address_spacing, request)
+    _send(late_sends, request)
+    # Sent when the pop's turn of the address ended: one delay, not two.
+    assert popped + 0.3 - 0.01 <= _redis_now(redis_client) < popped + 0.3 + 0.15
     # The request's turn of the address is the one taken before sending.
     assert abs(request.meta[TURN][3] - (_redis_now(redis_client) - 0.01)) < 0.05
     assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
@@ -207,15 +214,15 @@ def test_a_host_waiting_for_the_address_this_request_took_is_not_taken(
     assert redis_client.zscore(keys.hosts, "a.com") == float(
         redis_client.hget(keys.ip_ready, ADDRESS)
     )
-    late_sends = _middleware(redis_url, redis_prefix)
+    late_sends = _late_sends(redis_url, redis_prefix)
     assert _send(late_sends, first) < 0.1
     assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
     assert late_sends.stats.get_value("backlinkbot/frontier/late_send_waits") is None
 
 
 def test_redis_away_lets_late_requests_pass_and_counts(redis_prefix: str) -> None:
-    middleware = _middleware(f"redis://127.0.0.1:{free_port()}/0", redis_prefix)
+    late_sends = _late_sends(f"redis://127.0.0.1:{free_port()}/0", redis_prefix)
     request = Request("http://a.com/", meta={TURN: [time.monotonic() - 1, 1.0, 0.5, 0.0, 0.0]})
-    assert _send(middleware, request) < 1.0
-    assert middleware.stats.get_value("backlinkbot/frontier/redis_errors") == 1
-    assert middleware.outage.waiting()
+    assert _send(late_sends, request) < 1.0
+    assert late_sends.stats.get_value("backlinkbot/frontier/redis_errors") == 1
+    assert late_sends.outage.waiting()

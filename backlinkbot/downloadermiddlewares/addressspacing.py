@@ -34,10 +34,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST, ROBOTS_WAITED
-from backlinkbot.downloadermiddlewares.turns import TurnTaker
 from backlinkbot.frontier.cluster import shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED, TURN
+from backlinkbot.frontier.turns import TurnTaker
 
 if TYPE_CHECKING:
     from scrapy import Request

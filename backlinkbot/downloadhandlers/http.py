@@ -26,6 +26,11 @@ times, so the reused agents keep theirs per scheme, host and port (the proxy
 agent has one: the proxy's); another 1.5%. TLS and tunnelling endpoints are
 built per request as before (a tunnel's endpoint holds the state of its one
 connection).
+
+Just before a request is handed to its agent (after every downloader
+middleware and after Scrapy's per-domain download slot), the handler keeps
+the frontier's host and address spacing for it if it is being sent late
+(:class:`~backlinkbot.downloadhandlers.latesends.LateSendSpacing`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_excep
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.deprecate import warn_on_deprecated_spider_attribute
 from scrapy.utils.httpobj import urlparse_cached
+
+from backlinkbot.downloadhandlers.latesends import LateSendSpacing
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -117,8 +124,10 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
             settings.getint("CONCURRENT_REQUESTS"),
         )
         self._agents: dict[tuple[Any, ...], Agent] = {}
+        self._late_sends = LateSendSpacing.from_crawler(crawler)
 
     async def download_request(self, request: Request) -> Response:
+        await self._late_sends.before_send(request)
         # As HTTP11DownloadHandler.download_request, with the reusing agent.
         spider = self._crawler.spider
         if hasattr(spider, "download_maxsize"):

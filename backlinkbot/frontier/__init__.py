@@ -8,4 +8,5 @@
 - :mod:`.leases`: requests handed out stay in Redis until done; reaper.
 - :mod:`.dupefilter`, :mod:`.bloom`: seen-URL Bloom filter (``DUPEFILTER_CLASS``).
 - :mod:`.cluster`: which workers are busy, and when the crawl is finished.
+- :mod:`.turns`: waiting for a host's or an address's turn before sending.
 """

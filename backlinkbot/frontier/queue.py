@@ -180,7 +180,7 @@ IP_SPACED = "backlinkbot_ip_spaced"
 #: address (from the pop, or from
 #: :class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`
 #: before it is sent), that turn's time and the IP delay (else 0 and 0).
-#: :class:`~backlinkbot.downloadermiddlewares.latesends.LateSendSpacing`
+#: :class:`~backlinkbot.downloadhandlers.latesends.LateSendSpacing`
 #: moves the turns on when the request is sent late.
 TURN = "backlinkbot_turn"
 

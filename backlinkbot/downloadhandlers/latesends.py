@@ -3,12 +3,17 @@
 The frontier's pop keeps the spacing when it hands requests out: the host
 it takes a request from (and, with ``BACKLINKBOT_IP_DELAY``, the host's
 address) gets its next turn at the pop's time plus the delay. A request sent
-well after its pop (from a worker short of CPU, or after it waited for its
-host's robots.txt or for its address) would leave less than the delay
-before the next request to that host, handed out on time by another
-worker's pop. So this middleware, the last before the download, looks at
-the turns each spaced request was given (``meta[TURN]``: its host's by the
-pop, its address's by the pop or, when it was taken before sending, by
+well after its pop (from a worker short of CPU, after it waited for its
+host's robots.txt or for its address, or in Scrapy's per-domain download
+slot behind requests to the same host that a slow server has not answered
+yet) would leave less than the delay before the next request to that host,
+handed out on time by another worker's pop. So the download handler
+(:class:`~backlinkbot.downloadhandlers.http.PooledHTTPDownloadHandler`)
+calls :meth:`LateSendSpacing.before_send` for each request just before it
+hands it to Twisted, after every downloader middleware and after the
+download slot. It looks at the turns the request was given (``meta[TURN]``:
+its host's by the pop, its address's by the pop or, when it was taken
+before sending, by
 :class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`):
 when more than :data:`LATE` has passed since the worker asked for the
 request, one Redis call moves the host's next turn (``<prefix>:hosts``)
@@ -18,10 +23,12 @@ of the host or the address since, this one waits for that turn to end
 first.
 
 A request on time costs nothing; one up to :data:`LATE` late can come that
-much closer to the previous one than the delay. Requests without delay
-(``BACKLINKBOT_HOST_DELAY`` 0, no ``Crawl-delay``, no IP delay) are never
-looked at. While Redis cannot be reached, late requests pass as they are
-(counted under ``backlinkbot/frontier/redis_errors``).
+much closer to the previous one than the delay. What the check cannot see
+is the time after it: opening a new connection, when none is kept for the
+server. Requests without delay (``BACKLINKBOT_HOST_DELAY`` 0, no
+``Crawl-delay``, no IP delay) are never looked at. While Redis cannot be
+reached, late requests pass as they are (counted under
+``backlinkbot/frontier/redis_errors``).
 """
 
 from __future__ import annotations
@@ -32,10 +39,10 @@ from typing import TYPE_CHECKING
 
 from scrapy.utils.httpobj import urlparse_cached
 
-from backlinkbot.downloadermiddlewares.turns import TurnTaker
 from backlinkbot.frontier.cluster import shared_redis
 from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import TURN
+from backlinkbot.frontier.turns import TurnTaker
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -103,7 +110,9 @@ class LateSendSpacing(TurnTaker):
         assert crawler.stats is not None
         return cls(shared_redis(settings), CrawlKeys.from_settings(settings), crawler.stats)
 
-    async def process_request(self, request: Request) -> None:
+    async def before_send(self, request: Request) -> None:
+        """Keep the spacing for ``request`` if it is being sent late: move
+        its turns on, or first wait for a turn taken since."""
         turn = request.meta.get(TURN)
         if not turn:
             return

@@ -1,4 +1,6 @@
-"""Downloader middlewares that wait for turns kept in the frontier's Redis."""
+"""Waiting for turns kept in the frontier's Redis, before a request goes out
+(:class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`,
+:class:`~backlinkbot.downloadhandlers.latesends.LateSendSpacing`)."""
 
 from __future__ import annotations
 
