@@ -7,10 +7,14 @@ import time
 from typing import Any
 
 from scrapy import Request
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.test import get_crawler
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
 
 from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_WAITED
+from backlinkbot.downloadhandlers.http import _SpacingConnectionPool
 from backlinkbot.downloadhandlers.latesends import LATE, LateSendSpacing
 from backlinkbot.embedded.servers import free_port
 from backlinkbot.frontier.keys import CrawlKeys
@@ -226,3 +230,81 @@ def test_redis_away_lets_late_requests_pass_and_counts(redis_prefix: str) -> Non
     assert _send(late_sends, request) < 1.0
     assert late_sends.stats.get_value("backlinkbot/frontier/redis_errors") == 1
     assert late_sends.outage.waiting()
+
+
+class _Connecting:
+    """An endpoint whose connection opens when the test says so."""
+
+    def __init__(self) -> None:
+        self.opening: Deferred[Any] = Deferred()
+
+    def connect(self, factory: Any) -> Deferred[Any]:
+        return self.opening
+
+
+def _open_connection(
+    late_sends: LateSendSpacing, request: Request | None, *, connecting: float
+) -> tuple[Any, Deferred[Any], Any]:
+    """A new connection for ``request`` from the handler's pool, taking
+    ``connecting`` seconds to open: (what the pool handed out, the
+    endpoint's own Deferred, the time it was open)."""
+
+    async def run() -> tuple[Any, Deferred[Any], Any]:
+        pool = _SpacingConnectionPool(Clock(), late_sends)
+        endpoint = _Connecting()
+        pool.sending = request
+        handed = pool._newConnection(("http", b"a.com", 80), endpoint)
+        assert pool.sending is None  # a later retry's connection is not looked at
+        await asyncio.sleep(connecting)
+        endpoint.opening.callback("connection")
+        opened = time.monotonic()
+        assert await maybe_deferred_to_future(handed) == "connection"
+        return handed, endpoint.opening, opened
+
+    return asyncio.run(run())
+
+
+def test_a_new_connection_that_opens_late_moves_the_hosts_next_turn_on(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    """The request is on time when the handler hands it out, but its new
+    connection takes 0.25 s to open: the host's next turn moves on then."""
+    two, request = _first_of_host(redis_client, redis_url, redis_prefix, delay=0.4, pages=2)
+    late_sends = _late_sends(redis_url, redis_prefix)
+    assert _send(late_sends, request) < LATE  # on time: no Redis call
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") is None
+    _open_connection(late_sends, request, connecting=0.25)
+    sent = _redis_now(redis_client)
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
+    next_turn = redis_client.zscore(CrawlKeys(redis_prefix).hosts, "a.com")
+    assert abs(next_turn - (sent + 0.4)) < 0.05
+    time.sleep(0.2)
+    _next_pop_waits_for(two, redis_client, next_turn, "http://a.com/1")
+
+
+def test_a_turn_taken_when_handed_out_is_not_taken_again_at_connection(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    """Late when the handler hands it out, the request moves its host's
+    turn on (and keeps that turn as its own); its new connection then opens
+    late too: it moves the turn on again without waiting for it."""
+    _, request = _first_of_host(redis_client, redis_url, redis_prefix, delay=0.4, pages=2)
+    time.sleep(0.2)
+    late_sends = _late_sends(redis_url, redis_prefix)
+    assert _send(late_sends, request) < 0.1
+    _, _, opened = _open_connection(late_sends, request, connecting=0.15)
+    assert time.monotonic() - opened < 0.1
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 2
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_send_waits") is None
+    next_turn = redis_client.zscore(CrawlKeys(redis_prefix).hosts, "a.com")
+    assert abs(next_turn - (_redis_now(redis_client) + 0.4)) < 0.05
+
+
+def test_a_connection_for_a_request_without_turns_is_handed_out_as_opened(
+    redis_url: str, redis_prefix: str
+) -> None:
+    late_sends = _late_sends(redis_url, redis_prefix)
+    late_sends.server = None  # any Redis call would fail
+    for request in (Request("http://a.com/"), None):
+        handed, opening, _ = _open_connection(late_sends, request, connecting=0.1)
+        assert handed is opening

@@ -30,7 +30,10 @@ connection).
 Just before a request is handed to its agent (after every downloader
 middleware and after Scrapy's per-domain download slot), the handler keeps
 the frontier's host and address spacing for it if it is being sent late
-(:class:`~backlinkbot.downloadhandlers.latesends.LateSendSpacing`).
+(:class:`~backlinkbot.downloadhandlers.latesends.LateSendSpacing`); and
+when the pool has no connection for it, it looks again once the new
+connection is open, since opening one can take a while on a loaded machine
+or a distant server. (A TLS handshake comes after that look.)
 """
 
 from __future__ import annotations
@@ -45,18 +48,22 @@ from scrapy.core.downloader.handlers.http11 import (
 )
 from scrapy.exceptions import ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.deprecate import warn_on_deprecated_spider_attribute
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.web.client import HTTPConnectionPool
 
 from backlinkbot.downloadhandlers.latesends import LateSendSpacing
+from backlinkbot.frontier.queue import TURN
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Hashable
 
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
-    from twisted.internet.interfaces import IStreamClientEndpoint
+    from twisted.internet.defer import Deferred
+    from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
+    from twisted.web._newclient import HTTP11ClientProtocol
     from twisted.web.client import URI, Agent
 
 __all__ = ["PooledHTTPDownloadHandler"]
@@ -115,16 +122,49 @@ def _reuse_http_endpoints(agent: Agent) -> None:
     agent._getEndpoint = endpoint  # type: ignore[method-assign]
 
 
+class _SpacingConnectionPool(HTTPConnectionPool):
+    """Twisted's connection pool, looking at the spacing of the request a
+    new connection is opened for once it is open (``sending``: the request
+    the handler is handing to its agent, which asks the pool for a
+    connection at once)."""
+
+    def __init__(self, reactor: IReactorTime, late_sends: LateSendSpacing) -> None:
+        super().__init__(reactor, persistent=True)  # type: ignore[no-untyped-call]
+        self.late_sends = late_sends
+        self.sending: Request | None = None
+
+    def _newConnection(
+        self, key: Hashable, endpoint: IStreamClientEndpoint
+    ) -> Deferred[HTTP11ClientProtocol]:
+        # Also called later, when a kept connection turns out closed and
+        # Twisted retries on a new one: no request is being handed out then.
+        request, self.sending = self.sending, None
+        opening = super()._newConnection(key, endpoint)
+        if request is None or not request.meta.get(TURN):
+            return opening
+
+        async def spaced(connection: HTTP11ClientProtocol) -> HTTP11ClientProtocol:
+            await self.late_sends.before_send(request)
+            return connection
+
+        return opening.addCallback(lambda connection: deferred_from_coro(spaced(connection)))
+
+
 class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        from twisted.internet import reactor
+
         settings = crawler.settings
-        self._pool.maxPersistentPerHost = max(
+        self._late_sends = LateSendSpacing.from_crawler(crawler)
+        pool = _SpacingConnectionPool(reactor, self._late_sends)
+        pool._factory = self._pool._factory
+        pool.maxPersistentPerHost = max(
             settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
             settings.getint("CONCURRENT_REQUESTS"),
         )
+        self._pool: _SpacingConnectionPool = pool
         self._agents: dict[tuple[Any, ...], Agent] = {}
-        self._late_sends = LateSendSpacing.from_crawler(crawler)
 
     async def download_request(self, request: Request) -> Response:
         await self._late_sends.before_send(request)
@@ -134,11 +174,12 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
             warn_on_deprecated_spider_attribute("download_maxsize", "DOWNLOAD_MAXSIZE")
         if hasattr(spider, "download_warnsize"):
             warn_on_deprecated_spider_attribute("download_warnsize", "DOWNLOAD_WARNSIZE")
+        pool = self._pool
         agent = _ReusingAgent(
             agents=self._agents,
             contextFactory=self._contextFactory,
             bindAddress=self._bind_address,
-            pool=self._pool,
+            pool=pool,
             maxsize=getattr(spider, "download_maxsize", self._default_maxsize),
             warnsize=getattr(spider, "download_warnsize", self._default_warnsize),
             fail_on_dataloss=self._fail_on_dataloss,
@@ -147,7 +188,13 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
         )
         try:
             with wrap_twisted_exceptions():
-                return await maybe_deferred_to_future(agent.download_request(request))
+                # The agent asks the pool for a connection before it returns.
+                pool.sending = request
+                try:
+                    sent = agent.download_request(request)
+                finally:
+                    pool.sending = None
+                return await maybe_deferred_to_future(sent)
         except ResponseDataLossError:
             if not self._fail_on_dataloss_warned:
                 logger.warning(get_dataloss_msg(request.url))

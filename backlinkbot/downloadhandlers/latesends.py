@@ -11,7 +11,8 @@ handed out on time by another worker's pop. So the download handler
 (:class:`~backlinkbot.downloadhandlers.http.PooledHTTPDownloadHandler`)
 calls :meth:`LateSendSpacing.before_send` for each request just before it
 hands it to Twisted, after every downloader middleware and after the
-download slot. It looks at the turns the request was given (``meta[TURN]``:
+download slot, and again once a new connection is open when none was kept
+for the request's server. It looks at the turns the request was given (``meta[TURN]``:
 its host's by the pop, its address's by the pop or, when it was taken
 before sending, by
 :class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`):
@@ -20,12 +21,13 @@ request, one Redis call moves the host's next turn (``<prefix>:hosts``)
 and the address's (``<prefix>:ip_ready``) to now + delay, by the
 frontier's clock (Redis ``TIME``). When another request has taken a turn
 of the host or the address since, this one waits for that turn to end
-first.
+first. The turns it took become the request's own, so a second look
+counts from them.
 
 A request on time costs nothing; one up to :data:`LATE` late can come that
 much closer to the previous one than the delay. What the check cannot see
-is the time after it: opening a new connection, when none is kept for the
-server. Requests without delay (``BACKLINKBOT_HOST_DELAY`` 0, no
+is a TLS handshake, which follows the connection's opening. Requests
+without delay (``BACKLINKBOT_HOST_DELAY`` 0, no
 ``Crawl-delay``, no IP delay) are never looked at. While Redis cannot be
 reached, late requests pass as they are (counted under
 ``backlinkbot/frontier/redis_errors``).
@@ -123,8 +125,13 @@ class LateSendSpacing(TurnTaker):
         if not host:
             return
         self.stats.inc_value("backlinkbot/frontier/late_sends")
-        await self.take_turn(
+        taken = await self.take_turn(
             [self.keys.hosts, self.keys.host_ip, self.keys.ip_ready],
             [host, host_at, host_delay, ip_at, ip_delay],
             "backlinkbot/frontier/late_send_waits", "spacing a request sent late",
         )  # fmt: skip
+        if taken is not None:
+            # Its turns are the ones just taken: a second look (once a new
+            # connection is open) counts from here.
+            ip_at = taken if ip_delay else ip_at
+            request.meta[TURN] = [time.monotonic(), taken, host_delay, ip_at, ip_delay]
