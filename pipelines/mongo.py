@@ -203,6 +203,8 @@ class MongoSinkPipeline:
         self._flush()
         self.deadline = time.monotonic() + self.close_timeout
         self.closing.set()
+        # The writer need not wait out its poll to see that.
+        self.spill.wake()
         await maybe_deferred_to_future(threads.deferToThread(self._join))
 
     def _join(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +73,25 @@ def test_memory_is_bounded_and_order_is_kept(tmp_path: Path, make: Make) -> None
         buffer.done(batch)
     assert got == urls(pages(10))
     assert buffer.pending_files() == 0
+
+
+def test_wake_ends_a_wait_once(tmp_path: Path, make: Make) -> None:
+    buffer = make(4)
+    threading.Timer(0.1, buffer.wake).start()
+    started = time.monotonic()
+    assert buffer.get(timeout=10) is None  # woken, not timed out
+    assert time.monotonic() - started < 5
+    # Woken while no get waits: batches still come out first, then the
+    # next empty get answers at once, and only that one.
+    buffer.wake()
+    buffer.put(pages(1))
+    assert buffer.get(timeout=10) is not None
+    started = time.monotonic()
+    assert buffer.get(timeout=10) is None
+    assert time.monotonic() - started < 5
+    started = time.monotonic()
+    assert buffer.get(timeout=0.2) is None
+    assert time.monotonic() - started >= 0.2
 
 
 def test_files_of_a_running_owner_are_left_alone(tmp_path: Path, make: Make) -> None:

@@ -79,6 +79,7 @@ class SpillBuffer:
         self._serial = 0
         self._owner: Any = None
         self._taken: set[Path] = set()
+        self._woken = False
 
     # -- files ---------------------------------------------------------------
 
@@ -182,8 +183,16 @@ class SpillBuffer:
             self._lock.notify()
             return spilled
 
+    def wake(self) -> None:
+        """Have a :meth:`get` waiting now (or the next one, when none
+        waits) answer None at once when no batch is there."""
+        with self._lock:
+            self._woken = True
+            self._lock.notify_all()
+
     def get(self, timeout: float) -> Batch | None:
-        """The next batch, or None when none came within ``timeout``."""
+        """The next batch, or None when none came within ``timeout`` (or
+        :meth:`wake` was called)."""
         with self._lock:
             deadline = time.monotonic() + timeout
             while True:
@@ -205,7 +214,8 @@ class SpillBuffer:
                         continue
                     return Batch(pages, path)
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or self._woken:
+                    self._woken = False
                     return None
                 self._lock.wait(remaining)
 
