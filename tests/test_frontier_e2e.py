@@ -113,6 +113,32 @@ def _page_fetches(log: Path) -> list[tuple[float, str]]:
     return fetches
 
 
+def _logged_crawl(
+    web: SyntheticWeb,
+    tmp_path: Path,
+    *,
+    latency: float,
+    settings: dict[str, str],
+    **crawl: Any,
+) -> tuple[CrawlSummary, Path]:
+    """A crawl of ``web`` served with ``latency`` (``crawl``: crawl_web's
+    connection and worker arguments); its summary and the server's request
+    log."""
+    log = tmp_path / "requests.jsonl"
+    with DemoWebServer(web, request_log=str(log), latency=latency) as server:
+        summary = crawl_web(web, server, log_dir=tmp_path / "logs",
+                            settings={**settings, **SMALL_FILTER}, **crawl)  # fmt: skip
+    return summary, log
+
+
+def _host_gaps(log: Path) -> list[float]:
+    """The time between consecutive page fetches of each host in ``log``."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for at, host in _page_fetches(log):
+        times[host].append(at)
+    return _gaps(times)
+
+
 def _gaps(times: dict[str, list[float]]) -> list[float]:
     """The time between consecutive requests to each key, all keys."""
     return [b - a for ts in times.values() for a, b in itertools.pairwise(sorted(ts))]
@@ -123,24 +149,20 @@ def test_host_spacing_holds_across_three_workers(
     redis_prefix: str, tmp_path: Path,
 ) -> None:  # fmt: skip
     delay = 0.5
-    log = tmp_path / "requests.jsonl"
     # The spacing is kept when requests are handed out; a request that first
     # waits for its host's robots.txt moves its host's next turn on when it
     # is sent.
-    with DemoWebServer(web, request_log=str(log), latency=0.02) as server:
-        summary = crawl_web(
-            web, server, redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
-            prefix=redis_prefix, log_dir=tmp_path / "logs", workers=3,
-            settings={"BACKLINKBOT_HOST_DELAY": str(delay), **SMALL_FILTER},
-        )  # fmt: skip
+    summary, log = _logged_crawl(
+        web, tmp_path, latency=0.02, settings={"BACKLINKBOT_HOST_DELAY": str(delay)},
+        redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+        prefix=redis_prefix, workers=3,
+    )  # fmt: skip
     assert summary.ok, summary.exit_codes
     assert not diff_edges(web.expected_edges, stored_edges(mongo_db))
-    times: dict[str, list[float]] = defaultdict(list)
-    for at, host in _page_fetches(log):
-        times[host].append(at)
-    gaps = _gaps(times)
+    gaps = _host_gaps(log)
     assert gaps and min(gaps) >= delay - SEND_SLACK, sorted(gaps)[:5]
-    one_by_one = sum(delay * len(ts) for ts in times.values())
+    # Each host's fetches one delay apart: one delay per fetch.
+    one_by_one = delay * len(_page_fetches(log))
     assert summary.seconds < one_by_one / 2, (summary.seconds, one_by_one)
     assert sum(worker_pages(redis_url, redis_prefix).values()) >= len(web.expected_pages) - 5
 
@@ -155,20 +177,16 @@ def test_host_spacing_holds_behind_a_slow_server(
     one in flight, while the other worker takes the next turns and sends
     them. Each is spaced again when it leaves the slot."""
     delay = 0.25
-    log = tmp_path / "requests.jsonl"
-    with DemoWebServer(web, request_log=str(log), latency=0.6) as server:
-        summary = crawl_web(
-            web, server, redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
-            prefix=redis_prefix, log_dir=tmp_path / "logs", workers=2,
-            settings={"BACKLINKBOT_HOST_DELAY": str(delay), "BACKLINKBOT_MAX_PAGES": "80",
-                      "CONCURRENT_REQUESTS_PER_DOMAIN": "1", **SMALL_FILTER},
-        )  # fmt: skip
+    summary, log = _logged_crawl(
+        web, tmp_path, latency=0.6,
+        settings={"BACKLINKBOT_HOST_DELAY": str(delay), "BACKLINKBOT_MAX_PAGES": "80",
+                  "CONCURRENT_REQUESTS_PER_DOMAIN": "1"},
+        redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+        prefix=redis_prefix, workers=2,
+    )  # fmt: skip
     assert summary.ok, summary.exit_codes
-    times: dict[str, list[float]] = defaultdict(list)
-    for at, host in _page_fetches(log):
-        times[host].append(at)
-    assert sum(map(len, times.values())) >= 60
-    gaps = _gaps(times)
+    assert len(_page_fetches(log)) >= 60
+    gaps = _host_gaps(log)
     assert min(gaps) >= delay - SEND_SLACK, sorted(gaps)[:5]
     assert summary.stats.get("backlinkbot/frontier/late_send_waits", 0) > 0
 
@@ -178,7 +196,6 @@ def test_address_spacing_holds_across_three_workers(
     redis_prefix: str, tmp_path: Path,
 ) -> None:  # fmt: skip
     delay = 0.3
-    log = tmp_path / "requests.jsonl"
     # The web is reached through a proxy, whose address says nothing about
     # the hosts': the hosts' addresses are given, three hosts or so to each.
     hosts = sorted({url.split("/")[2] for url in web.expected_pages})
@@ -188,13 +205,13 @@ def test_address_spacing_holds_across_three_workers(
     reset_frontier(client, keys)
     client.hset(keys.host_ip, mapping=address)
     client.close()
-    with DemoWebServer(web, request_log=str(log), latency=0.02) as server:
-        summary = crawl_web(
-            web, server, redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
-            prefix=redis_prefix, log_dir=tmp_path / "logs", workers=3, fresh=False,
-            settings={"BACKLINKBOT_HOST_DELAY": "0", "BACKLINKBOT_IP_DELAY": str(delay),
-                      "BACKLINKBOT_MAX_PAGES": "60", **SMALL_FILTER},
-        )  # fmt: skip
+    summary, log = _logged_crawl(
+        web, tmp_path, latency=0.02,
+        settings={"BACKLINKBOT_HOST_DELAY": "0", "BACKLINKBOT_IP_DELAY": str(delay),
+                  "BACKLINKBOT_MAX_PAGES": "60"},
+        redis_url=redis_url, mongo_uri=mongo_uri, database=mongo_db.name,
+        prefix=redis_prefix, workers=3, fresh=False,
+    )  # fmt: skip
     assert summary.ok, summary.exit_codes
     fetches = sorted((at, address[host]) for at, host in _page_fetches(log))
     times: dict[str, list[float]] = defaultdict(list)

@@ -76,6 +76,20 @@ def _next_pop_waits_for(queue: FrontierQueue, redis_client: Any, turn: float, ur
     assert [r.url for r in queue.pop_many(4)] == [url]
 
 
+def _moved_on_once(
+    late_sends: LateSendSpacing, queue: FrontierQueue, redis_client: Any, prefix: str,
+    *, delay: float,
+) -> None:  # fmt: skip
+    """The request just sent was late once, and moved a.com's next turn to
+    one delay from now: ``queue``'s pop hands a.com/1 out no earlier."""
+    sent = _redis_now(redis_client)
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
+    next_turn = redis_client.zscore(CrawlKeys(prefix).hosts, "a.com")
+    assert abs(next_turn - (sent + delay)) < 0.05
+    time.sleep(0.2)
+    _next_pop_waits_for(queue, redis_client, next_turn, "http://a.com/1")
+
+
 def test_a_request_sent_on_time_costs_no_redis_call(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:
@@ -109,14 +123,9 @@ def test_a_late_request_moves_its_hosts_next_turn_on(
     time.sleep(0.25)  # the worker was busy
     late_sends = _late_sends(redis_url, redis_prefix)
     assert _send(late_sends, late) < 0.1
-    sent = _redis_now(redis_client)
-    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
-    next_turn = redis_client.zscore(CrawlKeys(redis_prefix).hosts, "a.com")
-    assert abs(next_turn - (sent + 0.4)) < 0.05
     # The pop alone would have handed the next request out 0.4 s after the
     # first pop, 0.15 s after the late request was sent.
-    time.sleep(0.2)
-    _next_pop_waits_for(two, redis_client, next_turn, "http://a.com/1")
+    _moved_on_once(late_sends, two, redis_client, redis_prefix, delay=0.4)
 
 
 def test_a_request_later_than_its_turn_waits_for_the_one_taken_since(
@@ -274,12 +283,7 @@ def test_a_new_connection_that_opens_late_moves_the_hosts_next_turn_on(
     assert _send(late_sends, request) < LATE  # on time: no Redis call
     assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") is None
     _open_connection(late_sends, request, connecting=0.25)
-    sent = _redis_now(redis_client)
-    assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") == 1
-    next_turn = redis_client.zscore(CrawlKeys(redis_prefix).hosts, "a.com")
-    assert abs(next_turn - (sent + 0.4)) < 0.05
-    time.sleep(0.2)
-    _next_pop_waits_for(two, redis_client, next_turn, "http://a.com/1")
+    _moved_on_once(late_sends, two, redis_client, redis_prefix, delay=0.4)
 
 
 def test_a_turn_taken_when_handed_out_is_not_taken_again_at_connection(
