@@ -6,10 +6,11 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from scrapy import Request
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.test import get_crawler
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import Clock
 
 from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
@@ -312,3 +313,38 @@ def test_a_connection_for_a_request_without_turns_is_handed_out_as_opened(
     for request in (Request("http://a.com/"), None):
         handed, opening, _ = _open_connection(late_sends, request, connecting=0.1)
         assert handed is opening
+
+
+def test_a_connection_cancelled_while_its_request_waits_is_closed(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    """The download times out while the request waits for a turn taken
+    since: the connection opened for it is closed, not left open."""
+    two, late = _first_of_host(redis_client, redis_url, redis_prefix, delay=0.5, pages=3)
+    time.sleep(0.55)
+    assert len(two.pop_many(4)) == 1  # the host's next turn, taken
+    late_sends = _late_sends(redis_url, redis_prefix)
+
+    class Connection:
+        aborted = False
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    connection = Connection()
+
+    async def run() -> None:
+        pool = _SpacingConnectionPool(Clock(), late_sends)
+        endpoint = _Connecting()
+        pool.sending = late
+        handed = pool._newConnection(("http", b"a.com", 80), endpoint)
+        endpoint.opening.callback(connection)
+        await asyncio.sleep(0.1)  # waiting for the turn taken since
+        assert not connection.aborted
+        handed.cancel()
+        with pytest.raises((CancelledError, asyncio.CancelledError)):
+            await maybe_deferred_to_future(handed)
+
+    asyncio.run(run())
+    assert connection.aborted
+    assert late_sends.stats.get_value("backlinkbot/frontier/late_send_waits") == 1

@@ -144,7 +144,13 @@ class _SpacingConnectionPool(HTTPConnectionPool):
             return opening
 
         async def spaced(connection: HTTP11ClientProtocol) -> HTTP11ClientProtocol:
-            await self.late_sends.before_send(request)
+            try:
+                await self.late_sends.before_send(request)
+            except BaseException:
+                # Cancelled (the download timed out while it waited): the
+                # connection was never used and goes back to no pool.
+                connection.abort()  # type: ignore[no-untyped-call]
+                raise
             return connection
 
         return opening.addCallback(lambda connection: deferred_from_coro(spaced(connection)))

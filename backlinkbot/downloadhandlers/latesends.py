@@ -1,7 +1,7 @@
 """Host and address spacing kept for requests sent late.
 
-The frontier's pop keeps the spacing when it hands requests out: the host
-it takes a request from (and, with ``BACKLINKBOT_IP_DELAY``, the host's
+The frontier's pop keeps the spacing when it hands requests out: the host it
+takes a request from (and, with ``BACKLINKBOT_IP_DELAY``, the host's
 address) gets its next turn at the pop's time plus the delay. A request sent
 well after its pop (from a worker short of CPU, after it waited for its
 host's robots.txt or for its address, or in Scrapy's per-domain download
@@ -12,25 +12,23 @@ handed out on time by another worker's pop. So the download handler
 calls :meth:`LateSendSpacing.before_send` for each request just before it
 hands it to Twisted, after every downloader middleware and after the
 download slot, and again once a new connection is open when none was kept
-for the request's server. It looks at the turns the request was given (``meta[TURN]``:
-its host's by the pop, its address's by the pop or, when it was taken
-before sending, by
+for the request's server. It looks at the turns the request was given
+(``meta[TURN]``: its host's by the pop, its address's by the pop or, when it
+was taken before sending, by
 :class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`):
 when more than :data:`LATE` has passed since the worker asked for the
-request, one Redis call moves the host's next turn (``<prefix>:hosts``)
-and the address's (``<prefix>:ip_ready``) to now + delay, by the
-frontier's clock (Redis ``TIME``). When another request has taken a turn
-of the host or the address since, this one waits for that turn to end
-first. The turns it took become the request's own, so a second look
-counts from them.
+request, one Redis call moves the host's next turn (``<prefix>:hosts``) and
+the address's (``<prefix>:ip_ready``) to now + delay, by the frontier's
+clock (Redis ``TIME``). When another request has taken a turn of the host or
+the address since, this one waits for that turn to end first. The turns it
+took become the request's own, so a second look counts from them.
 
 A request on time costs nothing; one up to :data:`LATE` late can come that
-much closer to the previous one than the delay. What the check cannot see
-is a TLS handshake, which follows the connection's opening. Requests
-without delay (``BACKLINKBOT_HOST_DELAY`` 0, no
-``Crawl-delay``, no IP delay) are never looked at. While Redis cannot be
-reached, late requests pass as they are (counted under
-``backlinkbot/frontier/redis_errors``).
+much closer to the previous one than the delay. What the check cannot see is
+a TLS handshake, which follows the connection's opening. Requests without
+delay (``BACKLINKBOT_HOST_DELAY`` 0, no ``Crawl-delay``, no IP delay) are
+never looked at. While Redis cannot be reached, late requests pass as they
+are (counted under ``backlinkbot/frontier/redis_errors``).
 """
 
 from __future__ import annotations
