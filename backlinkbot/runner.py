@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import redis
 
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.urlnorm import InvalidURL, normalize_url
 
 __all__ = [

@@ -96,12 +96,12 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "backlinkbot.extensions.clusterstats.ClusterStats": 500,
     # Masks passwords in URLs in every log record (also before it runs).
-    "backlinkbot.safety.secrets.SecretMasking": 0,
+    "backlinkbot.extensions.secretmasking.SecretMasking": 0,
     # Operations: JSON logs (BACKLINKBOT_LOG_JSON), Prometheus metrics
     # (BACKLINKBOT_METRICS_PORT); each disabled unless asked for.
-    "backlinkbot.logformat.JsonLogs": 1,
+    "backlinkbot.extensions.jsonlogs.JsonLogs": 1,
     # Records below LOG_LEVEL are not even created.
-    "backlinkbot.logformat.LogLevelGate": 2,
+    "backlinkbot.extensions.loglevel.LogLevelGate": 2,
     "backlinkbot.extensions.metrics.PrometheusMetrics": 510,
     # Each host's IP address for the frontier's per-IP spacing; disabled
     # unless BACKLINKBOT_IP_DELAY is set.

@@ -11,10 +11,10 @@ from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST, ROBOTS_WAITED
 from backlinkbot.embedded.servers import free_port
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED
 
 DELAY = 0.4

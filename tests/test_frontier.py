@@ -17,11 +17,11 @@ from scrapy.utils.request import request_from_dict
 from scrapy.utils.test import get_crawler
 
 from backlinkbot import defaults
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.frontier import serializer
 from backlinkbot.frontier.bloom import BloomGeometry
 from backlinkbot.frontier.cluster import Cluster
 from backlinkbot.frontier.dupefilter import URLDupeFilter
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.leases import Leases
 from backlinkbot.frontier.queue import IP_SPACED, OVER_BUDGET, QUEUED, SEEN, FrontierQueue
 from backlinkbot.frontier.recent import RecentURLs

@@ -12,10 +12,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
+from backlinkbot.connection import CrawlKeys, fail_fast
 from backlinkbot.embedded.servers import free_port
 from backlinkbot.extensions.hostaddresses import HostAddresses
-from backlinkbot.frontier.cluster import fail_fast
-from backlinkbot.frontier.keys import CrawlKeys
 
 
 def _answer(url: str, ip: str | None, **meta: Any) -> dict[str, Any]:

@@ -13,12 +13,12 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import Clock
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_WAITED
 from backlinkbot.downloadhandlers.http import _SpacingConnectionPool
 from backlinkbot.downloadhandlers.latesends import LATE, LateSendSpacing
 from backlinkbot.embedded.servers import free_port
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED, TURN, FrontierQueue
 from tests.test_frontier import make_queue
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from backlinkbot import _extract_sections
-from backlinkbot._extract_depth import MAX_DEPTH, _too_deep, limit_depth
-from backlinkbot._extract_refresh import parse_refresh
 from backlinkbot.items import KINDS, SECTIONS, RawLink
 from backlinkbot.linkextraction import MAX_TEXT, ExtractedPage, extract_links
+from backlinkbot.linkextraction import sections as _extract_sections
+from backlinkbot.linkextraction.depth import MAX_DEPTH, _too_deep, limit_depth
+from backlinkbot.linkextraction.refresh import parse_refresh
 
 URL = "http://example.com/dir/page.html"
 DATA = Path(__file__).parent / "data" / "pages"

@@ -27,12 +27,11 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.test import get_crawler
 
 from backlinkbot import defaults
+from backlinkbot.connection import REDIS_ERRORS, CrawlKeys, RedisOutage, fail_fast
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 from backlinkbot.embedded import EmbeddedRedis
 from backlinkbot.embedded.servers import free_port
 from backlinkbot.extensions.clusterstats import ClusterStats
-from backlinkbot.frontier.cluster import REDIS_ERRORS, RedisOutage, fail_fast
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.scheduler import FrontierScheduler
 from backlinkbot.runner import CrawlSummary
 from backlinkbot.signals import pages_stored

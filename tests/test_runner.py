@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from backlinkbot import runner
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.runner import CrawlOptions, run_crawl
 
 

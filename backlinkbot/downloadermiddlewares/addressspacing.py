@@ -33,9 +33,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
+from backlinkbot.connection import CrawlKeys, redis_client
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST, ROBOTS_WAITED
-from backlinkbot.frontier.cluster import shared_redis
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.frontier.queue import IP_SPACED, TURN
 from backlinkbot.frontier.turns import TurnTaker
 
@@ -88,7 +87,7 @@ class AddressSpacing(TurnTaker):
             raise NotConfigured("BACKLINKBOT_IP_DELAY is 0")
         assert crawler.stats is not None
         return cls(
-            shared_redis(settings),
+            redis_client(settings),
             CrawlKeys.from_settings(settings),
             delay,
             crawler.stats,

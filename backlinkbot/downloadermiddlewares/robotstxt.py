@@ -47,7 +47,7 @@ from twisted.internet import defer
 from twisted.internet import error as net_error
 from twisted.internet.defer import Deferred
 
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys, redis_client
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -90,7 +90,7 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxt):
     def _open(self) -> None:
         url = self.crawler.settings.get("REDIS_URL")
         if url:
-            self.server = redis.Redis.from_url(str(url))
+            self.server = redis_client(self.crawler.settings)
 
     def _close(self) -> None:
         if self.server is not None:

@@ -39,8 +39,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.utils.httpobj import urlparse_cached
 
-from backlinkbot.frontier.cluster import shared_redis
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys, redis_client
 from backlinkbot.frontier.queue import TURN
 from backlinkbot.frontier.turns import TurnTaker
 
@@ -108,7 +107,7 @@ class LateSendSpacing(TurnTaker):
     def from_crawler(cls, crawler: Crawler) -> LateSendSpacing:
         settings = crawler.settings
         assert crawler.stats is not None
-        return cls(shared_redis(settings), CrawlKeys.from_settings(settings), crawler.stats)
+        return cls(redis_client(settings), CrawlKeys.from_settings(settings), crawler.stats)
 
     async def before_send(self, request: Request) -> None:
         """Keep the spacing for ``request`` if it is being sent late: move

@@ -23,8 +23,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from backlinkbot.frontier.cluster import RedisOutage, shared_redis
-from backlinkbot.frontier.keys import CrawlKeys, worker_name
+from backlinkbot.connection import CrawlKeys, RedisOutage, redis_client, worker_name
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -70,7 +69,7 @@ class ClusterStats:
         ext = cls(
             # A push whose answer was lost is not sent again by redis-py (it
             # would count twice) but with the next one, the pause shorter.
-            shared_redis(settings),
+            redis_client(settings),
             CrawlKeys.from_settings(settings),
             worker_name(settings),
             crawler.stats,

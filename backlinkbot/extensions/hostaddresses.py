@@ -29,8 +29,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
-from backlinkbot.frontier.cluster import RedisOutage, shared_redis
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys, RedisOutage, redis_client
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -63,7 +62,7 @@ class HostAddresses:
             raise NotConfigured("BACKLINKBOT_IP_DELAY is 0")
         assert crawler.stats is not None
         ext = cls(
-            shared_redis(settings),
+            redis_client(settings),
             CrawlKeys.from_settings(settings),
             crawler.stats,
         )

@@ -30,9 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from scrapy_redis.connection import get_redis_from_settings
 
-from backlinkbot.frontier.keys import CrawlKeys, worker_name
+from backlinkbot.connection import CrawlKeys, redis_client, worker_name
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -108,7 +107,7 @@ class PrometheusMetrics:
             raise NotConfigured("BACKLINKBOT_METRICS_PORT needs prometheus-client") from None
         ext = cls(
             crawler,
-            get_redis_from_settings(settings),
+            redis_client(settings),
             CrawlKeys.from_settings(settings),
             worker_name(settings),
             port=port,

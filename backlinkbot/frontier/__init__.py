@@ -1,6 +1,5 @@
 """The shared Redis frontier, built on scrapy-redis's plug points (docs/FRONTIER.md).
 
-- :mod:`.keys`: where each piece of a crawl's state lives in Redis.
 - :mod:`.serializer`: JSON (not pickle) for requests on the shared queue.
 - :mod:`.scheduler`: batched enqueues, lease acknowledgements (``SCHEDULER``).
 - :mod:`.queue`: per-host queues, cluster-wide politeness, leased pops

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.dupefilter import RFPDupeFilter
 
+from backlinkbot.connection import CrawlKeys, redis_client
+
 from .bloom import BloomGeometry
-from .keys import CrawlKeys
 from .recent import RecentURLs
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class URLDupeFilter(RFPDupeFilter):  # type: ignore[misc]
     def from_crawler(cls, crawler: Crawler) -> URLDupeFilter:
         settings = crawler.settings
         return cls(
-            get_redis_from_settings(settings),
+            redis_client(settings),
             CrawlKeys.from_settings(settings).dupefilter,
             debug=settings.getbool("DUPEFILTER_DEBUG"),
             stats=crawler.stats,

@@ -35,7 +35,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from .keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 
 __all__ = ["Leases", "ServerChanged", "request_done"]
 

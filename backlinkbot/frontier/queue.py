@@ -41,10 +41,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.queue import PriorityQueue
 
+from backlinkbot.connection import CrawlKeys, redis_client_async, worker_name
 from backlinkbot.urlnorm import url_host
 
-from .cluster import shared_redis_async
-from .keys import CrawlKeys, worker_name
 from .leases import Leases
 from .serializer import request_to_dict
 
@@ -326,7 +325,7 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         """:meth:`take` on the event loop: the reactor goes on until Redis
         answers."""
         if self._pop_async is None:
-            self.async_server = shared_redis_async(self.spider.crawler.settings)
+            self.async_server = redis_client_async(self.spider.crawler.settings)
             self._pop_async = self.async_server.register_script(_POP)
         asked = time.monotonic()
         return self._taken(await self._pop_async(**self._pop_call(ids)), ids, asked)

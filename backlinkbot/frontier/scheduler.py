@@ -33,7 +33,7 @@ buffered requests stay buffered (in order), the acknowledgements wait, the
 popped requests are still handed out, :meth:`next_request` answers None and
 :meth:`has_pending_requests` True, so the engine polls again and the spider
 stays open; the failed calls are counted (``backlinkbot/frontier/redis_errors``)
-and retried after a short pause (:class:`.cluster.RedisOutage`). A lease is
+and retried after a short pause (:class:`~backlinkbot.connection.RedisOutage`). A lease is
 acknowledged only once every request buffered before it is queued: the links
 of a page are in the queue before the lease that vouches for them goes, also
 when a flush fails.
@@ -54,9 +54,9 @@ from scrapy.utils.reactor import CallLaterOnce
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
+from backlinkbot.connection import RedisOutage, fail_fast
 from backlinkbot.signals import pages_stored
 
-from .cluster import RedisOutage, fail_fast
 from .leases import ServerChanged, request_done
 from .queue import OVER_BUDGET, QUEUED, SEEN
 

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import redis
 from scrapy.utils.asyncio import sleep
 
-from backlinkbot.frontier.cluster import RedisOutage
+from backlinkbot.connection import RedisOutage
 
 if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
-    from backlinkbot.frontier.keys import CrawlKeys
+    from backlinkbot.connection import CrawlKeys
 
 __all__ = ["TurnTaker"]
 

@@ -41,8 +41,8 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 
-from backlinkbot.frontier.cluster import Cluster, RedisOutage, fail_fast
-from backlinkbot.frontier.keys import CrawlKeys, worker_name
+from backlinkbot.connection import CrawlKeys, RedisOutage, fail_fast, worker_name
+from backlinkbot.frontier.cluster import Cluster
 from backlinkbot.frontier.leases import request_done
 from backlinkbot.frontier.scheduler import FrontierScheduler
 from backlinkbot.items import PageItem, RawLink

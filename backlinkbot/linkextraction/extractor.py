@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 from ada_url import join_url, normalize_url
 from selectolax.lexbor import LexborHTMLParser
 
-from backlinkbot._extract_depth import limit_depth
-from backlinkbot._extract_refresh import parse_refresh
-from backlinkbot._extract_sections import assign_sections
 from backlinkbot.items import RawLink
 from backlinkbot.robotstags import ROBOTS_TOKEN
+
+from .depth import limit_depth
+from .refresh import parse_refresh
+from .sections import assign_sections
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode
