@@ -504,6 +504,20 @@ class Graph:
         rows.sort(key=lambda r: (-r["total"], r["domain"]))
         return rows
 
+    def most_linked_domains(self, *, limit: int = 25) -> list[dict[str, Any]]:
+        """The domains with the most live backlinks (``backlinks`` index),
+        with their counts and rating."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"backlinks": {"$gt": 0}}},
+            {"$sort": {"backlinks": -1, "_id": 1}},
+            {"$limit": limit},
+        ]
+        return [
+            {"domain": d["_id"], "backlinks": d.get("backlinks", 0),
+             "referring_domains": d.get("referring_domains", 0), "rating": d.get("rating")}
+            for d in self._aggregate(DOMAINS, pipeline)
+        ]  # fmt: skip
+
     # -- overview and history ---------------------------------------------
 
     def _time_groups(self, target: Target) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -613,9 +627,8 @@ class Graph:
             higher = self._aggregate(collection, [
                 {"$match": {"pagerank": {"$gt": doc["pagerank"]}}}, {"$count": "n"}])  # fmt: skip
             result.update(
-                rating=doc.get("rating"), pagerank=doc["pagerank"],
+                rating=doc.get("rating"),
+                pagerank=doc["pagerank"],
                 pagerank_position=1 + next((r["n"] for r in higher), 0),
             )
         return result
-
-
