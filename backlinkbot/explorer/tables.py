@@ -39,6 +39,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "top-pages": ("url", "links", "dofollow", "referring_domains", "status"),
     "outgoing-domains": ("domain", "links", "dofollow"),
     "intersect": ("domain", "total", "rating"),
+    "history": ("day", "backlinks", "referring_domains", "new", "lost"),
 }
 #: Rows a CSV export holds at most.
 EXPORT_ROWS = 100_000

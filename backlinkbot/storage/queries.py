@@ -241,7 +241,7 @@ class Graph:
                 return
 
     def _groups(
-        self, match: dict[str, Any], key: str | None, fields: dict[str, Any]
+        self, match: dict[str, Any], key: str, fields: dict[str, Any]
     ) -> Iterator[dict[str, Any]]:
         return self._aggregate(LINKS, [{"$match": match}, {"$group": {"_id": key, **fields}}])
 
@@ -581,7 +581,9 @@ class Graph:
         yet."""
         now = now or datetime.now(UTC)
         since = {days: now - timedelta(days=days) for days in WINDOWS}
-        groups = self._groups(link_filter(target), None, {
+        # Grouped by the target's own field (one group): nx-27017 returns the
+        # pushed dates of an `_id: null` group as text.
+        groups = self._groups(link_filter(target), f"${target.field}", {
             "backlinks": {"$sum": 1}, "nofollow": {"$push": "$nofollow"},
             "ref_domains": {"$addToSet": "$src_domain"}, "ref_hosts": {"$addToSet": "$src_host"},
             "ref_ips": {"$addToSet": "$src_ip"}, "first_seen": {"$push": "$first_seen"},
