@@ -9,7 +9,7 @@ import csv
 import io
 import json
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 import pymongo
 import pytest
@@ -234,7 +234,7 @@ def test_every_query_has_a_time_limit(explorer: Explorer, mongo_uri: str) -> Non
     from backlinkbot.storage.queries import Graph, parse_target
 
     class Listener(monitoring.CommandListener):
-        commands: list[Any] = []
+        commands: ClassVar[list[Any]] = []
 
         def started(self, event: monitoring.CommandStartedEvent) -> None:
             self.commands.append(event.command)
