@@ -69,9 +69,9 @@ def report(explorer: Explorer, **params: Any) -> str:
     return f"{explorer.url}/report?{urlencode(params)}"
 
 
-def screenshot(page: Any, name: str) -> None:
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
     if os.environ.get("BACKLINKBOT_SCREENSHOTS"):
-        page.screenshot(path=str(DOCS / f"explorer-{name}.png"), full_page=True)
+        page.screenshot(path=str(DOCS / f"explorer-{name}.png"), full_page=full_page)
 
 
 def number(text: str) -> float | None:
@@ -105,7 +105,7 @@ def test_tabs_paging_and_csv_export(explorer: Explorer, page: Any, tmp_path: Pat
     page.click('nav.tabs a[data-tab="backlinks"]')
     page.wait_for_selector("table#rows")
     assert page.locator("nav.tabs a.active").get_attribute("data-tab") == "backlinks"
-    screenshot(page, "backlinks")
+    screenshot(page, "backlinks", full_page=False)
     page.goto(report(explorer, target=domain, tab="backlinks", limit=10))
     seen: list[str] = []
     while True:
