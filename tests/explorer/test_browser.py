@@ -2,7 +2,7 @@
 Playwright's Python package; no browser download): the overview shows the
 API's numbers and draws its charts, tabs switch, backlinks page through,
 tables export to CSV, link intersect runs, and text from crawled pages never
-runs as script. One browser for the whole session.
+runs as script. One browser for all of them.
 
 With ``BACKLINKBOT_SCREENSHOTS=1`` the tests also save the screenshots shown
 in the README (docs/explorer-*.png).
@@ -34,9 +34,11 @@ ARGS = [
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One Chromium (a fresh profile) for every browser test."""
+    """One Chromium (a fresh profile) for the browser tests. Module-scoped:
+    Playwright's sync API keeps an event loop running on the main thread
+    while it is started, which other tests' ``asyncio.run`` refuse."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"Chromium is not installed ({CHROMIUM}; apt-get install chromium)")
     from playwright.sync_api import sync_playwright
