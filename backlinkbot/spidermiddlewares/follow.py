@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-__all__ = ["FOLLOWED_KINDS", "FollowLinksMiddleware"]
+__all__ = ["FOLLOWED_KINDS", "FollowLinksMiddleware", "targets"]
 
 #: Link kinds that lead to another page worth fetching.
 FOLLOWED_KINDS = frozenset({"a", "area", "canonical", "meta_refresh", "redirect"})
@@ -119,7 +119,7 @@ class FollowLinksMiddleware:
     def _enqueue_links(self) -> EnqueueLinks | None:
         """The scheduler's batch enqueue, if it has one."""
         try:
-            scheduler = self.crawler.engine.scheduler
+            scheduler = self.crawler.engine.scheduler  # public since Scrapy 2.19
         except RuntimeError:  # no engine: a callback run outside a crawl
             return None
         enqueue: EnqueueLinks | None = getattr(scheduler, "enqueue_links", None)
