@@ -288,9 +288,8 @@ def extract_links(html: str, url: str) -> ExtractedPage:
     assign_sections(links, link_nodes, landmarks)
     if scripts:
         _drop_script_text(scripts, links, link_nodes)
-    if nofollow_page:
-        for link in links:
-            link.nofollow = True
+    # Page-level nofollow is applied to the page's edges by the spider, which
+    # also reads X-Robots-Tag: each link keeps the flags of its own markup.
     page.links = links
     page.nofollow = nofollow_page
     page.noindex = noindex_page
