@@ -94,3 +94,5 @@ class PageItem:
     #: Links seen on the page before deduplication, and how many were rejected.
     links_found: int = 0
     links_rejected: int = 0
+    #: Links past ``BACKLINKBOT_MAX_PAGE_LINKS``, left out of ``links``.
+    links_truncated: int = 0

@@ -183,7 +183,7 @@ def format_summary(summary: CrawlSummary) -> str:
         f"  robots.txt denied {s.get('robotstxt/forbidden', 0)}",
         f"  links stored      {s.get('backlinkbot/sink/links_inserted', 0)}",
         f"  links rejected    {rejected}",
-        f"  sink failures     {s.get('backlinkbot/sink/pages_failed', 0)} pages",
+        f"  sink failures     {s.get('backlinkbot/sink/pages_rejected', 0)} pages",
         f"  workers           {len(summary.exit_codes)} (exit codes {summary.exit_codes})",
     ]
     return "\n".join(lines)

@@ -14,37 +14,18 @@ from __future__ import annotations
 import re
 import socket
 import socketserver
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from .crawling import crawl_web, environment
+from .hostile_server import answer, serving
 
 pytestmark = pytest.mark.e2e
 
 SEED = "http://seed.example/"
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-@contextmanager
-def _serving(handler: type[socketserver.BaseRequestHandler]) -> Iterator[_Server]:
-    server = _Server(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class _Listener(socketserver.BaseRequestHandler):
@@ -61,14 +42,6 @@ class _Listener(socketserver.BaseRequestHandler):
         except OSError:
             pass
         type(self).connections.append(received)
-
-
-def _answer(status: str, body: bytes = b"") -> bytes:
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
-        "Connection: close\r\n\r\n"
-    )
-    return head.encode() + body
 
 
 class _Proxy(socketserver.BaseRequestHandler):
@@ -88,11 +61,11 @@ class _Proxy(socketserver.BaseRequestHandler):
         line = data.split(b"\r\n", 1)[0]
         type(self).lines.append(line)
         if line.startswith(b"CONNECT "):
-            self.request.sendall(_answer("403 Forbidden"))
+            self.request.sendall(answer("403 Forbidden"))
         elif re.match(rb"GET http://seed\.example/ HTTP/1\.[01]$", line):
-            self.request.sendall(_answer("200 OK", type(self).page))
+            self.request.sendall(answer("200 OK", type(self).page))
         else:
-            self.request.sendall(_answer("404 Not Found"))
+            self.request.sendall(answer("404 Not Found"))
 
 
 class _Site:
@@ -108,7 +81,7 @@ def test_only_the_proxy_connection_is_exempt(
 ) -> None:  # fmt: skip
     _Listener.connections = []
     _Proxy.lines = []
-    with _serving(_Listener) as service, _serving(_Proxy) as proxy:
+    with serving(_Listener) as service, serving(_Proxy) as proxy:
         port, proxy_port = service.server_address[1], proxy.server_address[1]
         direct = [
             f"https://evil.example:{port}/",  # https, with only http_proxy set
@@ -160,7 +133,7 @@ def test_only_the_proxy_connection_is_exempt(
 def test_the_listener_sees_a_connection() -> None:
     # The check above cannot pass for want of a working listener.
     _Listener.connections = []
-    with _serving(_Listener) as service:
+    with serving(_Listener) as service:
         with socket.create_connection(service.server_address) as conn:
             conn.sendall(b"hello")
         for _ in range(50):

@@ -10,7 +10,9 @@ Every fetched URL gives one :class:`~backlinkbot.items.PageItem`:
 - a 3xx answer with a ``Location`` is a page whose only link is the redirect
   (``kind: "redirect"``); the target is scheduled like any other link, so each
   URL of a chain is fetched once and recorded once;
-- a 2xx HTML page carries every link the extractor finds;
+- a 2xx HTML page carries the links the extractor finds, the first
+  ``BACKLINKBOT_MAX_PAGE_LINKS`` of them (the rest are counted in the page's
+  ``links_truncated``);
 - anything else (non-HTML, 4xx/5xx, network errors) is a page without links,
   counted under ``backlinkbot/pages/...`` in the stats.
 
@@ -103,6 +105,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         fail_fast(self.server)
         self.outage = RedisOutage(crawler.stats, logger)
         self.follow_links = settings.getbool("BACKLINKBOT_FOLLOW_LINKS")
+        self.max_page_links = settings.getint("BACKLINKBOT_MAX_PAGE_LINKS")
         self.close_when_done = settings.getbool("BACKLINKBOT_CLOSE_WHEN_DONE")
         self.cluster = Cluster(
             self.server,
@@ -215,13 +218,15 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
             stats.inc_value("backlinkbot/pages/skipped_non_html")
         else:
             assert isinstance(response, TextResponse)
-            extracted = extract_links(response.text, response.url)
+            extracted = extract_links(response.text, response.url, max_links=self.max_page_links)
             headers = response.headers.getlist(b"X-Robots-Tag")
             directives = parse_x_robots_tag(h.decode("latin-1") for h in headers)
             page.base_url = extracted.base_url
             page.nofollow = extracted.nofollow or directives.nofollow
             page.noindex = extracted.noindex or directives.noindex
             page.links = extracted.links
+            if extracted.truncated:
+                self._truncated(page, extracted.truncated)
             if directives.nofollow:
                 for link in page.links:
                     link.nofollow = True
@@ -234,6 +239,14 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         if self.follow_links:
             yield from self._follow(page, response, depth + 1)
         yield page
+
+    def _truncated(self, page: PageItem, left_out: int) -> None:
+        """Record that the page had ``left_out`` links past the bound."""
+        page.links_truncated = left_out
+        self.crawler.stats.inc_value("backlinkbot/pages/links_truncated")
+        self.crawler.stats.inc_value("backlinkbot/links_truncated", left_out)
+        logger.info("%s has %d links more than the %d kept", page.url,
+                    left_out, self.max_page_links)  # fmt: skip
 
     @staticmethod
     def _is_html(response: Response) -> bool:
