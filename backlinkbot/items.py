@@ -100,3 +100,5 @@ class PageItem:
     host: str = ""
     domain: str = ""
     links_rejected: int = 0
+    #: Links past ``BACKLINKBOT_MAX_PAGE_LINKS``, left out of ``links``.
+    links_truncated: int = 0

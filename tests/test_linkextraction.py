@@ -992,3 +992,18 @@ def test_nested_landmarks_stay_linear(navs: int, links: int) -> None:
     assert len(page.links) == links
     assert {link.section for link in page.links} == {"nav"}
     assert elapsed < 2, f"took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("max_links", [0, 1, 3, 4, 10])
+def test_max_links_keeps_the_first_links_and_counts_the_rest(max_links: int) -> None:
+    html = (
+        '<head><link rel=canonical href="/c"><meta http-equiv=refresh content="0;url=/r"></head>'
+        '<a href="/a">A</a><map><area href="/m"></map><a href="/b">B</a>'
+    )
+    every = extract_links(html, URL)
+    assert [link.href for link in every.links] == ["/c", "/r", "/a", "/m", "/b"]
+    assert every.truncated == 0
+    page = extract_links(html, URL, max_links=max_links)
+    kept = len(every.links) if max_links == 0 else min(max_links, len(every.links))
+    assert page.links == every.links[:kept]
+    assert page.truncated == len(every.links) - kept

@@ -99,6 +99,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         # spiders are built before add-ons finalize the settings (REDIS_URL
         # of the embedded default, key names). Connect when the spider opens.
         spider: BacklinksSpider = super(RedisSpider, cls).from_crawler(crawler, *args, **kwargs)
+        spider.max_page_links = crawler.settings.getint("BACKLINKBOT_MAX_PAGE_LINKS")
         crawler.signals.connect(spider._on_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         return spider
@@ -116,6 +117,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         self.server = redis_client(settings)
         self.count_size = getattr(self.server, self.count_size.__name__)
         self.outage = RedisOutage(crawler.stats, logger)
+        self.max_page_links = settings.getint("BACKLINKBOT_MAX_PAGE_LINKS")  # final now
         self.close_when_done = settings.getbool("BACKLINKBOT_CLOSE_WHEN_DONE")
         self.cluster = Cluster(
             self.server,
@@ -227,16 +229,26 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
             return self._html_links(page, response)
         return [], response.url
 
-    @staticmethod
-    def _html_links(page: PageItem, response: Response) -> tuple[list[RawLink], str]:
-        """The links of an HTML page; sets its page-level robots directives."""
+    def _html_links(self, page: PageItem, response: Response) -> tuple[list[RawLink], str]:
+        """The links of an HTML page, at most ``BACKLINKBOT_MAX_PAGE_LINKS``;
+        sets its page-level robots directives."""
         assert isinstance(response, TextResponse)
-        extracted = extract_links(response.text, response.url)
+        extracted = extract_links(response.text, response.url, max_links=self.max_page_links)
+        if extracted.truncated:
+            self._truncated(page, extracted.truncated)
         headers = response.headers.getlist(b"X-Robots-Tag")
         directives = parse_x_robots_tag(h.decode("latin-1") for h in headers)
         page.nofollow = extracted.nofollow or directives.nofollow
         page.noindex = extracted.noindex or directives.noindex
         return extracted.links, extracted.base_url
+
+    def _truncated(self, page: PageItem, left_out: int) -> None:
+        """Record that the page had ``left_out`` links past the bound."""
+        page.links_truncated = left_out
+        self.crawler.stats.inc_value("backlinkbot/pages/links_truncated")
+        self.crawler.stats.inc_value("backlinkbot/links_truncated", left_out)
+        logger.info("%s has %d links more than the %d kept", page.url,
+                    left_out, self.max_page_links)  # fmt: skip
 
     def _redirected(self, page: PageItem) -> None:
         if page.edges:
