@@ -15,8 +15,7 @@ Runs before the crawler's settings are frozen (Scrapy add-ons) and sets, at
   on; naming it in ``EXTENSIONS`` does), and the cookies middleware left
   out of ``DOWNLOADER_MIDDLEWARES_BASE`` while ``COOKIES_ENABLED`` is off:
   a disabled default component still has its module imported when Scrapy
-  builds the crawler (aiohttp and tldextract: 0.18 s of every worker's
-  start).
+  builds the crawler, which slows every worker's start.
 """
 
 from __future__ import annotations

@@ -1,38 +1,13 @@
 """The MongoDB sink: buffers page items and writes them in bulk.
 
-Items are collected in the reactor thread and handed, a batch at a time
-(``BACKLINKBOT_SINK_BATCH_PAGES`` pages or :data:`BATCH_LINKS` edges, every
-``BACKLINKBOT_SINK_FLUSH_SECONDS``, or as soon as the spider goes idle), to
-one writer thread through a
-:class:`~backlinkbot.storage.buffer.SpillBuffer`, so pymongo's blocking calls
-never stall the crawl. The writer uses
-:class:`~backlinkbot.storage.writer.GraphWriter` (a handful of bulk
-operations per batch).
-
-Nothing is lost while MongoDB is away: the writer retries with exponential
-backoff (up to ``BACKLINKBOT_SINK_MAX_BACKOFF`` seconds between attempts);
-at most ``BACKLINKBOT_SINK_MEMORY_PAGES`` pages wait in memory and further
-batches go to files under ``BACKLINKBOT_SINK_SPILL_DIR/<database>``. A batch
-that failed ``BACKLINKBOT_SINK_MAX_RETRIES`` times in a row goes to disk, to
-be retried after the others. Closing the spider waits up to
-``BACKLINKBOT_SINK_CLOSE_TIMEOUT`` seconds for MongoDB, then leaves what is
-not stored on disk, where the next worker that opens the same database
-writes it. A batch that cannot be stored is kept in a ``rejected-*`` file,
-logged and counted (``backlinkbot/sink/pages_rejected``), never dropped: one
-MongoDB refuses for good (a document it cannot store), and one that failed
-its retries a second time while other batches were stored meanwhile (so
-MongoDB is there, and the batch is what fails).
-
-``backlinkbot.signals.pages_stored`` is sent with a batch's URLs only once
-the batch is stored, or kept in a ``rejected-*`` file (its pages are not
-fetched again). Per-domain counts are refreshed every
-``BACKLINKBOT_DOMAIN_RECOUNT_SECONDS``, and when the spider closes, for the
-domains that changed (those above ``BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS``
-live backlinks are left to the batch job ``python -m
-backlinkbot.storage.domains``). The changed domains are shared by the
-crawl's workers in Redis (:class:`~backlinkbot.storage.dirty.DirtyDomains`),
-so each is recounted once, by one of them, not by every worker that wrote
-links to it.
+Batches go from the reactor thread to one writer thread through a
+:class:`~backlinkbot.storage.buffer.SpillBuffer` and are written by
+:class:`~backlinkbot.storage.writer.GraphWriter`; while MongoDB is away they
+are retried with backoff and spilled to disk, never dropped (a batch that
+cannot be stored is kept in a ``rejected-*`` file and counted).
+``backlinkbot.signals.pages_stored`` follows each stored batch, and the
+domains whose links changed are recounted. docs/GRAPH_OVER_TIME.md ("A sink
+that survives MongoDB going away") documents the behaviour and settings.
 """
 
 from __future__ import annotations

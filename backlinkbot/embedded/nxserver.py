@@ -1,83 +1,11 @@
-"""Run the ``nx-27017`` MongoDB wire-protocol server with one correction and
-two speed-ups.
+"""Run the ``nx-27017`` MongoDB wire-protocol server, corrected and faster.
 
-nx-27017 0.8 (neosqlite 1.17) stores a BSON date given at the top level of a
-``$set``/``$max``/``$min`` update as a *string* when it takes its SQL fast
-path, and then compares it as a string. Real MongoDB keeps the date. The
-crawler relies on date fields (``last_seen``, ``lost_at``, ``fetched_at``)
-staying dates, so this launcher routes updates that carry a ``datetime``
-through neosqlite's own Python update path, which keeps the type.
-
-nx-27017 also runs SQLite in autocommit mode, so an ``insert`` of 500
-documents is 500 SQLite transactions. The launcher runs each ``insert``,
-``update`` and ``delete`` command (outside a client transaction) in one SQLite
-transaction, which halves the server's CPU per written document. Each document
-is still written by its own statement: a duplicate key fails that statement
-alone, and is reported in ``writeErrors`` as before (ordered batches stop
-there, unordered ones go on); the documents written before it are committed,
-as in MongoDB, where a multi-document write is not atomic either.
-
-neosqlite 1.17 deep-copies every document it projects, also for a plain
-inclusion projection such as ``{"_id": 0, "dst_domain": 1}``, which only
-picks fields out of a document it has just decoded; that copy was half of
-the server's time when a domain recount reads its links. The launcher
-projects such top-level inclusions without the copy (same fields, same
-values); any other projection (dotted paths, expressions, exclusions) goes
-the original way.
-
-neosqlite 1.17 also deep-copies every inserted document (only to set its
-``_id`` on the copy) and then asks SQLite, in a second statement, whether the
-JSON text it has just produced with ``json.dumps`` is valid; together that
-was a sixth of the server's time during a crawl. The launcher copies the
-top level only (nothing below it is changed: the bytes-to-Binary conversion
-builds new containers) and has ``json.dumps`` refuse what ``json_valid``
-would have refused (NaN and infinities), so an invalid document still fails
-alone with a ``ValueError`` and the same ``writeErrors`` entry.
-
-Three more costs of every inserted document are cut for the flat documents
-the crawler writes (no nested document, array, bytes or ObjectId value):
-nx-27017 and neosqlite each rebuild the document recursively (to convert
-ObjectIds, then bytes), which changes nothing in a flat one, so the launcher
-checks the top level and skips both there; the JSON encoder looks dates up
-first (same ``{"$date": ...}`` text, without an import per value); and
-nx-27017 formats a debug message with the whole insert command, documents
-included, even with debug logging off, so the launcher hands it the command's
-sections in a list that prints as a one-line summary. Together that was a
-third of the server's Python time during a crawl. Documents that are not
-flat go the original way. A document is flat when every value is a string,
-number, boolean, null or date (one set lookup per value, in C).
-
-neosqlite builds a ``sparse`` index as a partial index (``WHERE field IS
-NOT NULL``) only when the key is given as a plain field name; the
-``[(field, direction)]`` that pymongo sends built a full index, so every
-live link had an entry in the ``lost_at`` index that only lost links need.
-The launcher builds a sparse one-field index from either form the same
-way. An embedded database made before keeps its full index (same results;
-``db.links.drop_index("lost_at")`` and the next worker's start rebuild it).
-
-Each database file gets a larger SQLite page cache (64 MiB, SQLite's
-default is 2 MiB) and checkpoints its write-ahead log every 40 MiB instead
-of every 1,000 pages. The link collection's six indexes take inserts at
-random places, so with the small cache most of them read their pages back
-from the operating system, and each checkpoint wrote back pages the next
-commits changed again: the server's CPU for the benchmark crawl went from
-5.3-6.0 s to 4.5-4.7 s. Durability is unchanged (the WAL with
-``synchronous=NORMAL``, which nx-27017 sets).
-
-A database file the launcher creates has 16 KiB pages (neosqlite's are
-4 KiB) and no auto-vacuum (neosqlite's is incremental): every commit writes
-each page it changed to the log, and random index inserts change fewer
-large pages, with no pointer-map pages to keep up to date beside them.
-SQLite's time for the benchmark's link inserts fell by a fifth. A file made
-before keeps its layout.
-
-The JSON text of a flat document is written by ``orjson`` (a third of the
-standard encoder's time); documents it cannot write as neosqlite would (a
-NaN, an integer beyond 64 bits, a string that is not UTF-8) go the standard
-way.
-
-Nothing else changes; against a real MongoDB (``MONGODB_URI``) this module
-is not used.
+The launcher keeps BSON dates given to ``$set``/``$max``/``$min`` as dates
+(nx-27017 stores them as strings), builds sparse indexes from pymongo's key
+form, runs each write command in one SQLite transaction, and cuts copies and
+encodings the crawler's flat documents do not need. docs/SCHEMA.md ("The
+embedded MongoDB-wire server") lists each difference from MongoDB and what
+the launcher changes. With a real MongoDB (``MONGODB_URI``) it is not used.
 
 Usage: ``python -m backlinkbot.embedded.nxserver [nx-27017 options]``.
 """

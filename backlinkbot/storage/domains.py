@@ -1,26 +1,13 @@
 """Per-domain backlink counts in ``domains``.
 
-For each registrable domain that links were added to or lost from, count from
-``links`` its live backlinks (dofollow / nofollow), referring domains, hosts,
-IP addresses and /24 subnets, and the links new and lost over the last 7 and
-30 days, and set them on its ``domains`` document. Per batch of domains, the
-server groups the live links by domain (``dst_domain_live``): two
-``$group`` aggregations, one for the counts and distinct referrers, one for
-the nofollow links, so only one document per domain crosses the wire; the
-recently lost links are one more indexed read (``dst_domain_time``), made
-only when any link was lost lately. Ranking adds its own fields to the same
-documents.
-
-A domain's group holds its distinct referrers and the first-seen times of
-its live links in one document, which MongoDB limits to 16 MB; a batch whose
-group the server refuses (a very big domain, when ``max_links`` allows one)
-is counted from the links themselves instead, one domain at a time.
-
-A recount costs time proportional to the domain's live backlinks, so the sink
-leaves domains above ``max_links`` to the batch job :func:`recount_all`
-(``python -m backlinkbot.storage.domains``), which recounts every domain in
-one pass over ``links`` sorted by ``dst_domain`` (memory for one domain at a
-time) plus one pass over the links lost in the last 30 days.
+For each registrable domain whose links changed, count its live backlinks
+(dofollow / nofollow), referring domains, hosts, IPs, /24 subnets and recent
+new and lost links from ``links`` with indexed ``$group`` aggregations, one
+document per domain back (one domain at a time where the server refuses a
+group over 16 MB). Domains too big for the sink are left to
+:func:`recount_all` (``python -m backlinkbot.storage.domains``), one pass
+over ``links`` by target domain. docs/GRAPH_OVER_TIME.md ("Per-domain
+counts") has the details.
 """
 
 from __future__ import annotations

@@ -1,33 +1,12 @@
 """Turn batches of crawled pages into a few bulk writes.
 
-For a batch of pages the writer makes one read of the stored pages, then:
-
-- a page never seen before: its document and all its edges are inserted
-  (``insert_many``, unordered);
-- a page whose stored link fingerprint is unchanged and that has no loss
-  waiting for confirmation: only its page document is written
-  (``links_seen_at`` records that the fetch saw the same links); ``last_seen``
-  of its live edges moves, by one ``update_many`` per distinct second of the
-  batch, once it is ``last_seen_refresh`` older than the fetch (0, the
-  default, refreshes it on every fetch);
-- otherwise its stored edges are read and diffed: new edges inserted, edges
-  that came back restored (``lost_at`` removed, ``restored`` counted), changed
-  attributes set, unchanged ones refreshed, and vanished ones either marked
-  ``unconfirmed_since`` (the first fetch that missed them) or, when a later
-  fetch at least ``confirm_after`` after that still misses them, declared lost
-  (``lost_at`` and a typed ``lost_reason``).
-
-Why a link vanished is read from the fetch (:func:`loss_reason`): the page
-answered 404/410, redirected, failed, became ``noindex``, declared a canonical
-URL elsewhere, or simply no longer has it. A failed fetch (no answer, or 5xx,
-after Scrapy's retries) is weak evidence, so it too only marks links
-unconfirmed until a later fetch decides.
-
-Every write is idempotent: ``_id`` values are derived from the URLs, times
-only move forward (``$max``, and guards on ``fetched_at`` and ``last_seen``),
-so replaying a batch leaves the same documents. Each bulk call carries at
-most :data:`MAX_BULK_OPS` operations (a batch's many edges are several
-calls, in order), so no single command takes the server long.
+One read of the stored pages per batch, then per page: a new page's edges
+inserted; an unchanged page's document written and its edges' ``last_seen``
+moved in bulk; a changed page's edges diffed (new, restored, changed,
+unconfirmed, lost with a typed reason from :func:`loss_reason`). Every write
+is idempotent and each bulk call carries at most :data:`MAX_BULK_OPS`
+operations. docs/SCHEMA.md ("How writes happen") and docs/GRAPH_OVER_TIME.md
+describe the rules.
 """
 
 from __future__ import annotations
