@@ -115,6 +115,29 @@ def _page_fields(page: PageItem, stored: list[Edge]) -> dict[str, Any]:
     }
 
 
+def _latest_fetches(batch: list[PageItem]) -> list[PageItem]:
+    """One page per URL: the same URL twice in a batch (a replay), the
+    latest fetch wins."""
+    latest: dict[str, PageItem] = {}
+    for page in batch:
+        if page.url not in latest or page.fetched_at >= latest[page.url].fetched_at:
+            latest[page.url] = page
+    return list(latest.values())
+
+
+@dataclass
+class _BatchPlan:
+    """The writes of one batch, gathered before any is sent."""
+
+    new_pages: list[dict[str, Any]] = field(default_factory=list)
+    page_updates: list[UpdateOne] = field(default_factory=list)
+    link_inserts: list[dict[str, Any]] = field(default_factory=list)
+    #: Pages whose live links' ``last_seen`` moves, by second of the fetch.
+    refresh: defaultdict[datetime, list[str]] = field(default_factory=lambda: defaultdict(list))
+    #: Link writes of the diffed pages, after the inserts of new pages.
+    link_ops: list[Any] = field(default_factory=list)
+
+
 class GraphWriter:
     """Writes pages and their edges into ``pages`` and ``links``."""
 
@@ -161,12 +184,7 @@ class GraphWriter:
 
     def write(self, batch: list[PageItem]) -> WriteResult:
         result = WriteResult()
-        # The same URL twice in a batch (a replay): the latest fetch wins.
-        latest: dict[str, PageItem] = {}
-        for page in batch:
-            if page.url not in latest or page.fetched_at >= latest[page.url].fetched_at:
-                latest[page.url] = page
-        pages = list(latest.values())
+        pages = _latest_fetches(batch)
         if not pages:
             return result
         known = {
@@ -177,79 +195,96 @@ class GraphWriter:
             )
         }
         result.operations += 1
-
-        new_pages: list[dict[str, Any]] = []
-        page_updates: list[UpdateOne] = []
-        link_inserts: list[dict[str, Any]] = []
-        refresh: dict[datetime, list[str]] = defaultdict(list)
-        link_ops: list[Any] = []
-
+        plan = _BatchPlan()
         for page in pages:
-            failed = _page_failed(page)
-            stored, documents = (
-                ([], []) if failed else self._valid_edges(page, self.stored_edges(page), result)
-            )
-            fields = _page_fields(page, stored)
-            try:
-                # Nothing malformed reaches MongoDB (backlinkbot.safety.validate).
-                validate_page_document(fields)
-            except InvalidDocument as exc:
-                result.invalid[f"page_{exc.field}"] += 1
-                logger.warning("Not storing page %r: %s", page.url[:300], exc)
-                continue
-            doc = known.get(page.url)
-            seen = second(page.fetched_at)
-            if not failed:
-                fields["links_seen_at"] = seen
-            if doc is None:
-                new_pages.append({"_id": page.url, **fields, "first_fetched": page.fetched_at,
-                                  "links_refreshed_at": seen})  # fmt: skip
-                link_inserts.extend(documents)
-                result.links_inserted += len(stored)
-                result.touched_domains.update(e.dst_domain for e in stored)
-                continue
-            if failed:
-                # Keep the last good link set and its fingerprint.
-                for kept in ("links_fp", "links_out", "links_external", "links_truncated"):
-                    del fields[kept]
-            update: dict[str, Any] = {"$set": fields}
-            if (
-                not failed
-                and doc.get("links_fp") == fields["links_fp"]
-                and not doc.get("unconfirmed_since")
-            ):
-                refreshed = doc.get("links_refreshed_at")
-                if refreshed is None or seen - refreshed >= self.last_seen_refresh:
-                    refresh[seen].append(page.url)
-                    result.links_refreshed += len(stored)
-                    update["$max"] = {"links_refreshed_at": seen}
-            else:
-                if not failed:
-                    update["$max"] = {"links_refreshed_at": seen}
-                pending = self._diff(page, stored, link_ops, result)
-                if pending is None:
-                    update["$unset"] = {"unconfirmed_since": ""}
-                else:
-                    fields["unconfirmed_since"] = pending
-            page_updates.append(
-                UpdateOne({"_id": page.url, "fetched_at": {"$lte": page.fetched_at}}, update)
-            )
+            self._plan_page(page, known.get(page.url), plan, result)
+        self._apply(plan, result)
+        result.pages = len(pages)
+        return result
 
-        # Links first, pages last: a page document (with its fingerprint) is
-        # the marker that its links are stored, so a batch cut short by a
-        # crash is written again in full when it is replayed.
-        link_ops[:0] = [InsertOne(d) for d in link_inserts]
-        for seen, urls in refresh.items():
+    def _plan_page(
+        self, page: PageItem, doc: dict[str, Any] | None, plan: _BatchPlan, result: WriteResult
+    ) -> None:
+        """Add the writes of one page to ``plan``; ``doc`` is its stored
+        page document, if any."""
+        failed = _page_failed(page)
+        stored, documents = (
+            ([], []) if failed else self._valid_edges(page, self.stored_edges(page), result)
+        )
+        fields = _page_fields(page, stored)
+        try:
+            # Nothing malformed reaches MongoDB (backlinkbot.safety.validate).
+            validate_page_document(fields)
+        except InvalidDocument as exc:
+            result.invalid[f"page_{exc.field}"] += 1
+            logger.warning("Not storing page %r: %s", page.url[:300], exc)
+            return
+        seen = second(page.fetched_at)
+        if not failed:
+            fields["links_seen_at"] = seen
+        if doc is None:
+            plan.new_pages.append({"_id": page.url, **fields, "first_fetched": page.fetched_at,
+                                   "links_refreshed_at": seen})  # fmt: skip
+            plan.link_inserts.extend(documents)
+            result.links_inserted += len(stored)
+            result.touched_domains.update(e.dst_domain for e in stored)
+            return
+        update = self._known_page(page, doc, fields, stored, plan, result)
+        plan.page_updates.append(
+            UpdateOne({"_id": page.url, "fetched_at": {"$lte": page.fetched_at}}, update)
+        )
+
+    def _known_page(
+        self,
+        page: PageItem,
+        doc: dict[str, Any],
+        fields: dict[str, Any],
+        stored: list[Edge],
+        plan: _BatchPlan,
+        result: WriteResult,
+    ) -> dict[str, Any]:
+        """The update of a page stored before; its links' writes go to
+        ``plan``: a refresh when they are unchanged, else a diff."""
+        failed = _page_failed(page)
+        seen = second(page.fetched_at)
+        if failed:
+            # Keep the last good link set and its fingerprint.
+            for kept in ("links_fp", "links_out", "links_external", "links_truncated"):
+                del fields[kept]
+        update: dict[str, Any] = {"$set": fields}
+        unchanged = not failed and doc.get("links_fp") == fields["links_fp"]
+        if unchanged and not doc.get("unconfirmed_since"):
+            refreshed = doc.get("links_refreshed_at")
+            if refreshed is None or seen - refreshed >= self.last_seen_refresh:
+                plan.refresh[seen].append(page.url)
+                result.links_refreshed += len(stored)
+                update["$max"] = {"links_refreshed_at": seen}
+            return update
+        if not failed:
+            update["$max"] = {"links_refreshed_at": seen}
+        pending = self._diff(page, stored, plan.link_ops, result)
+        if pending is None:
+            update["$unset"] = {"unconfirmed_since": ""}
+        else:
+            fields["unconfirmed_since"] = pending
+        return update
+
+    def _apply(self, plan: _BatchPlan, result: WriteResult) -> None:
+        """Send a batch's planned writes: links first, pages last."""
+        # A page document (with its fingerprint) is the marker that its links
+        # are stored, so a batch cut short by a crash is written again in
+        # full when it is replayed.
+        link_ops: list[Any] = [InsertOne(d) for d in plan.link_inserts]
+        link_ops.extend(plan.link_ops)
+        for seen, urls in plan.refresh.items():
             link_ops.append(
                 UpdateMany({"src": {"$in": urls}, "lost_at": None}, {"$max": {"last_seen": seen}})
             )
         if link_ops:
             self._bulk(self.links, link_ops, result)
-        self._insert(self.pages, new_pages, result)
-        if page_updates:
-            self._bulk(self.pages, page_updates, result)
-        result.pages = len(pages)
-        return result
+        self._insert(self.pages, plan.new_pages, result)
+        if plan.page_updates:
+            self._bulk(self.pages, plan.page_updates, result)
 
     def _diff(
         self, page: PageItem, stored: list[Edge], ops: list[Any], result: WriteResult
