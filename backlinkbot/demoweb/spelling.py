@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 __all__ = ["FORMS", "MODIFIERS", "spell"]
 
@@ -49,50 +49,13 @@ def spell(
     >>> spell("http://a.com/", base="http://b.org/", style="upper+port+fragment")
     'HTTP://A.COM:80/#top'
     """
-    tokens = style.split("+")
-    unknown = [t for t in tokens if t not in FORMS and t not in MODIFIERS]
-    if unknown:
-        raise ValueError(f"unknown spelling token(s) {unknown!r} in {style!r}")
-    forms = [t for t in tokens if t in FORMS] or ["absolute"]
-    if len(forms) > 1:
-        raise ValueError(f"more than one form in {style!r}")
-    form = forms[0]
-    parts = urlsplit(dst)
-    scheme, host, path = parts.scheme, parts.netloc, parts.path
-    pairs = [p.partition("=")[::2] for p in parts.query.split("&")] if parts.query else []
-    base_parts = urlsplit(base)
-
-    if "unsorted" in tokens:
-        if len(pairs) < 2:
-            raise ValueError(f"'unsorted' needs two query arguments, got {dst!r}")
-        pairs.reverse()
-    if "utm" in tokens:
-        # One in front and one behind the real arguments, so that neither
-        # dropping nor sorting alone gives the normalized query.
-        pairs = [("utm_source", "newsletter"), *pairs, ("utm_campaign", "spring")]
-    for name in ("gclid", "fbclid", "msclkid"):
-        if name in tokens:
-            pairs.insert(len(pairs) // 2, (name, "Xy7" + name[:2]))
-    query = "?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else ""
-    fragment = "#top" if "fragment" in tokens else ""
-
-    if "idn" in tokens:
-        if unicode_hosts is None or host not in unicode_hosts:
-            raise ValueError(f"no Unicode spelling known for host {host!r}")
-        host = unicode_hosts[host]
-    if "upper" in tokens:
-        scheme, host = scheme.upper(), host.upper()
-    if "dot" in tokens:
-        host += "."
+    form, tokens = _parse_style(style)
+    parts, base_parts = urlsplit(dst), urlsplit(base)
+    _check_form(form, dst, base, parts, base_parts)
+    scheme, host = _scheme_and_host(parts, tokens, unicode_hosts)
     port = _DEFAULT_PORT[parts.scheme] if "port" in tokens else ""
-
-    same_scheme = parts.scheme == base_parts.scheme
-    same_origin = same_scheme and parts.netloc == base_parts.netloc
-    if form in ("root", "relative", "sibling") and not same_origin:
-        raise ValueError(f"{form!r} needs {dst!r} on the host of {base!r}")
-    if form == "protocol" and not same_scheme:
-        raise ValueError(f"'protocol' needs {dst!r} on the scheme of {base!r}")
-    tail = f"{query}{fragment}"
+    tail = _query(dst, parts.query, tokens) + ("#top" if "fragment" in tokens else "")
+    path = parts.path
     if form == "absolute":
         href = f"{scheme}://{host}{port}{path}{tail}"
     elif form == "protocol":
@@ -107,10 +70,66 @@ def spell(
         depth = base_parts.path.count("/") - 1
         href = ("../" * depth or "./") + path[1:] + tail
     else:
-        base_dir, name = posixpath.split(path)
-        if posixpath.dirname(base_parts.path) != base_dir:
-            raise ValueError(f"'sibling' needs {dst!r} in the directory of {base!r}")
-        href = (name or "./") + tail
+        href = (posixpath.basename(path) or "./") + tail
     if "space" in tokens:
         href = f"  \n\t{href} \n"
     return href
+
+
+def _parse_style(style: str) -> tuple[str, set[str]]:
+    """The form of ``style`` and its set of tokens."""
+    tokens = style.split("+")
+    unknown = [t for t in tokens if t not in FORMS and t not in MODIFIERS]
+    if unknown:
+        raise ValueError(f"unknown spelling token(s) {unknown!r} in {style!r}")
+    forms = [t for t in tokens if t in FORMS] or ["absolute"]
+    if len(forms) > 1:
+        raise ValueError(f"more than one form in {style!r}")
+    return forms[0], set(tokens)
+
+
+def _check_form(
+    form: str, dst: str, base: str, parts: SplitResult, base_parts: SplitResult
+) -> None:
+    """Refuse a relative form that cannot reach ``dst`` from ``base``."""
+    same_scheme = parts.scheme == base_parts.scheme
+    same_origin = same_scheme and parts.netloc == base_parts.netloc
+    if form in ("root", "relative", "sibling") and not same_origin:
+        raise ValueError(f"{form!r} needs {dst!r} on the host of {base!r}")
+    if form == "protocol" and not same_scheme:
+        raise ValueError(f"'protocol' needs {dst!r} on the scheme of {base!r}")
+    if form == "sibling" and posixpath.dirname(base_parts.path) != posixpath.dirname(parts.path):
+        raise ValueError(f"'sibling' needs {dst!r} in the directory of {base!r}")
+
+
+def _scheme_and_host(
+    parts: SplitResult, tokens: set[str], unicode_hosts: Mapping[str, str] | None
+) -> tuple[str, str]:
+    """The scheme and host as the modifiers spell them."""
+    scheme, host = parts.scheme, parts.netloc
+    if "idn" in tokens:
+        if unicode_hosts is None or host not in unicode_hosts:
+            raise ValueError(f"no Unicode spelling known for host {host!r}")
+        host = unicode_hosts[host]
+    if "upper" in tokens:
+        scheme, host = scheme.upper(), host.upper()
+    if "dot" in tokens:
+        host += "."
+    return scheme, host
+
+
+def _query(dst: str, query: str, tokens: set[str]) -> str:
+    """``?query`` reordered and with tracking parameters added, or ``""``."""
+    pairs = [p.partition("=")[::2] for p in query.split("&")] if query else []
+    if "unsorted" in tokens:
+        if len(pairs) < 2:
+            raise ValueError(f"'unsorted' needs two query arguments, got {dst!r}")
+        pairs.reverse()
+    if "utm" in tokens:
+        # One in front and one behind the real arguments, so that neither
+        # dropping nor sorting alone gives the normalized query.
+        pairs = [("utm_source", "newsletter"), *pairs, ("utm_campaign", "spring")]
+    for name in ("gclid", "fbclid", "msclkid"):
+        if name in tokens:
+            pairs.insert(len(pairs) // 2, (name, "Xy7" + name[:2]))
+    return "?" + "&".join(f"{k}={v}" for k, v in pairs) if pairs else ""
