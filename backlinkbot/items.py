@@ -100,5 +100,5 @@ class PageItem:
     host: str = ""
     domain: str = ""
     links_rejected: int = 0
-    #: Links past ``BACKLINKBOT_MAX_PAGE_LINKS``, left out of ``links``.
+    #: Links past ``BACKLINKBOT_MAX_PAGE_LINKS``, left out of ``edges``.
     links_truncated: int = 0
