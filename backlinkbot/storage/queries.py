@@ -543,29 +543,10 @@ class Graph:
             raise ValueError(f"expected days >= 1, got {days}")
         today = _day(now or datetime.now(UTC))
         first = today - timedelta(days=days - 1)
-        new: Counter[date] = Counter()
-        lost: Counter[date] = Counter()
-        appeared: Counter[date] = Counter()
-        gone: Counter[date] = Counter()
-        live_groups, lost_groups = self._time_groups(target)
-        live_names = {g["_id"] for g in live_groups}
-        starts: dict[str, date] = {}
-        for group in live_groups + lost_groups:
-            for seen in group["first_seen"]:
-                new[_day(seen)] += 1
-                start = starts.get(group["_id"])
-                starts[group["_id"]] = min(start, _day(seen)) if start else _day(seen)
-        for group in lost_groups:
-            ends = [_day(t) for t in group["lost_at"] if t]
-            lost.update(ends)
-            if group["_id"] not in live_names and ends:
-                gone[max(ends)] += 1
-        appeared.update(starts.values())
+        new, lost, appeared, gone = _daily_changes(*self._time_groups(target))
         # Totals before the window, then day by day.
-        links = sum(n for d, n in new.items() if d < first) - sum(
-            n for d, n in lost.items() if d < first)  # fmt: skip
-        domains = sum(n for d, n in appeared.items() if d < first) - sum(
-            n for d, n in gone.items() if d < first)  # fmt: skip
+        links = _before(new, first) - _before(lost, first)
+        domains = _before(appeared, first) - _before(gone, first)
         rows = []
         for offset in range(days):
             day = first + timedelta(days=offset)
@@ -634,3 +615,33 @@ class Graph:
                 pagerank_position=1 + next((r["n"] for r in higher), 0),
             )
         return result
+
+
+def _daily_changes(
+    live_groups: list[dict[str, Any]], lost_groups: list[dict[str, Any]]
+) -> tuple[Counter[date], Counter[date], Counter[date], Counter[date]]:
+    """Per day: links first seen, links lost, referring domains appearing
+    (their first link's day) and gone (their last link's loss), from the
+    groups of :meth:`Graph._time_groups`."""
+    new: Counter[date] = Counter()
+    lost: Counter[date] = Counter()
+    gone: Counter[date] = Counter()
+    starts: dict[str, date] = {}
+    for group in live_groups + lost_groups:
+        for seen in group["first_seen"]:
+            day = _day(seen)
+            new[day] += 1
+            start = starts.get(group["_id"])
+            starts[group["_id"]] = min(start, day) if start else day
+    live_names = {g["_id"] for g in live_groups}
+    for group in lost_groups:
+        ends = [_day(t) for t in group["lost_at"] if t]
+        lost.update(ends)
+        if group["_id"] not in live_names and ends:
+            gone[max(ends)] += 1
+    return new, lost, Counter(starts.values()), gone
+
+
+def _before(per_day: Counter[date], first: date) -> int:
+    """The sum of ``per_day`` over the days before ``first``."""
+    return sum(n for day, n in per_day.items() if day < first)
