@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.core.engine import ExecutionEngine
 
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings

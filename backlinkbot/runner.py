@@ -37,7 +37,7 @@ from typing import IO, Any, TypeVar
 
 import redis
 
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.urlnorm import InvalidURL, normalize_url
 
 __all__ = [

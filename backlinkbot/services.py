@@ -18,8 +18,8 @@ import pymongo
 import redis
 from pymongo.database import Database
 
+from backlinkbot.connection import CrawlKeys, command_client
 from backlinkbot.defaults import BACKLINKBOT_DATA_DIR, BACKLINKBOT_REDIS_PREFIX
-from backlinkbot.frontier.keys import CrawlKeys
 
 __all__ = [
     "crawl_keys",
@@ -50,10 +50,7 @@ def open_database(uri: str | None = None, name: str | None = None) -> Database[d
 
 
 def open_redis(url: str | None = None) -> redis.Redis:
-    url = url or os.environ.get("REDIS_URL")
-    if not url:
-        raise RuntimeError("REDIS_URL is not set (run inside running_services())")
-    return redis.Redis.from_url(url)
+    return command_client(url)
 
 
 @contextmanager

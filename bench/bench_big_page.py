@@ -32,9 +32,9 @@ from typing import Any
 
 import pymongo
 import redis
+from backlinkbot.frontier.keys import CrawlKeys
 
 from backlinkbot.embedded import EmbeddedMongo, EmbeddedRedis
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import CrawlOptions, reset_frontier, run_crawl
 
 SEED = "http://big.example/"

@@ -30,8 +30,8 @@ sys.path.insert(0, str(HERE))
 
 from staticweb import Nginx, generate  # noqa: E402
 
+from backlinkbot.connection import CrawlKeys  # noqa: E402
 from backlinkbot.embedded import EmbeddedMongo, EmbeddedRedis  # noqa: E402
-from backlinkbot.frontier.keys import CrawlKeys  # noqa: E402
 from backlinkbot.runner import CrawlOptions, cluster_stats, reset_frontier, run_crawl  # noqa: E402
 
 STEP = 10_000

@@ -1,12 +1,13 @@
 """The reference composition of URL normalization, written plainly.
 
-DESIGN.md defines the identity of a page as a composition of known pieces:
-WHATWG resolution, then :func:`w3lib.url.canonicalize_url` for path and query,
-then a few host, port and query steps. This module writes that composition
-in the most obvious way, with the public APIs of ada-url, w3lib and the
-standard library and no shortcuts, so that :mod:`backlinkbot.urlnorm`, which
-has a fast path, can be checked against it (tests/test_urlnorm_differential.py)
-and timed against it (bench/bench_normalize.py).
+docs/URL_NORMALIZATION.md defines the identity of a page as a composition of
+known pieces: WHATWG resolution, then :func:`w3lib.url.canonicalize_url` for
+path and query, then a few host, port and query steps. This module writes
+that composition in the most obvious way, with the public APIs of ada-url,
+w3lib and the standard library and no shortcuts, so that
+:mod:`backlinkbot.urlnorm`, which has a fast path, can be checked against it
+(tests/test_urlnorm_differential.py) and timed against it
+(bench/bench_normalize.py).
 
 It is not used by the crawler.
 """

@@ -54,8 +54,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, task, threads
 
 from backlinkbot import signals as our_signals
-from backlinkbot.frontier.cluster import shared_redis
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys, redis_client
 from backlinkbot.items import PageItem
 from backlinkbot.storage.buffer import Batch, SpillBuffer
 from backlinkbot.storage.dirty import DirtyDomains
@@ -155,7 +154,7 @@ class MongoSinkPipeline:
         dirty = None
         if settings.get("REDIS_URL"):
             keys = CrawlKeys.from_settings(settings)
-            server = shared_redis(settings)
+            server = redis_client(settings)
             dirty = DirtyDomains(server, keys.dirty_domains(database))
         pipeline = cls(
             str(uri),

@@ -10,8 +10,8 @@ from typing import Any
 
 import redis
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import CrawlOptions, CrawlSummary, reset_frontier, run_crawl
 from backlinkbot.storage.schema import EDGE_FIELDS
 

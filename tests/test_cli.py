@@ -95,3 +95,4 @@ def test_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
     assert "MongoDB-wire server" in done.stderr
     assert "crawl finished: the frontier is empty" in done.stdout
     assert "live backlinks from" in done.stdout and "Referring domains" in done.stdout
+    assert "backlinkbot serve" in done.stdout  # how to open it in the explorer

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 
 from backlinkbot.commands.status import render, snapshot
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 
 
 def test_status_shows_queue_leases_backoff_and_rates(redis_client: Any, redis_prefix: str) -> None:

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import redis
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 from backlinkbot.embedded import EmbeddedRedis
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import STOPPED, cluster_stats
 
 from .crawling import crawl_env, diff_edges, stored_edges

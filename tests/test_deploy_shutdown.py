@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import redis
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, generate_web
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import cluster_stats, push_seeds, reset_frontier
 
 from .crawling import FAST, crawl_env

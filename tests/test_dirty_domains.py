@@ -11,9 +11,8 @@ import pymongo
 import pytest
 import redis
 
+from backlinkbot.connection import CrawlKeys, fail_fast
 from backlinkbot.embedded.servers import free_port
-from backlinkbot.frontier.cluster import fail_fast
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import reset_frontier
 from backlinkbot.storage.buffer import Batch
 from backlinkbot.storage.dirty import DirtyDomains

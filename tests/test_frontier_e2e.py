@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import redis
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import CrawlSummary, reset_frontier
 
 from .crawling import crawl_web, diff_edges, stored_edges, worker_pages

@@ -18,9 +18,10 @@ import redis
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, generate_web
-from backlinkbot.frontier.keys import CrawlKeys
-from backlinkbot.logformat import JsonFormatter, JsonLogs
+from backlinkbot.extensions.jsonlogs import JsonLogs
+from backlinkbot.logformat import JsonFormatter
 from backlinkbot.runner import push_seeds, reset_frontier
 
 from .crawling import FAST, crawl_env

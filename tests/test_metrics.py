@@ -19,9 +19,9 @@ import redis
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 from backlinkbot.extensions.metrics import COUNTERS, PrometheusMetrics
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import push_seeds, reset_frontier
 
 from .crawling import FAST, crawl_env

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from backlinkbot.commands import recrawl as command
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.storage.recrawl import RecrawlPolicy, RedisLock, lock_key, queue_due, select_due
 from backlinkbot.storage.schema import ensure_indexes
 from backlinkbot.storage.writer import GraphWriter

@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from backlinkbot import runner
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.runner import CrawlOptions, CrawlSummary, WorkLeft, run_crawl
 
 

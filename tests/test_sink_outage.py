@@ -18,9 +18,9 @@ import pymongo
 import pytest
 import redis
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 from backlinkbot.embedded import EmbeddedMongo
-from backlinkbot.frontier.keys import CrawlKeys
 from backlinkbot.runner import CrawlSummary
 
 from .crawling import crawl_web, diff_edges, stored_edges

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from scrapy.utils.test import get_crawler
 
-from backlinkbot.safety.secrets import SecretMasking, mask_secrets, read_secret_file
+from backlinkbot.extensions.secretmasking import SecretMasking
+from backlinkbot.safety.secrets import mask_secrets, read_secret_file
 
 from .crawling import crawl_web
 from .hostile_server import HostileServer

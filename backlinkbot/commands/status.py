@@ -17,7 +17,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.services import crawl_keys, open_redis, running_services
 
 help = "show the shared frontier and the workers of the current crawl"

@@ -23,7 +23,7 @@ from backlinkbot.demoweb.spelling import spell
 
 __all__ = ["ANCHOR_LIMIT", "WebBuilder"]
 
-#: Anchors are cut to this many characters (DESIGN.md, "Link semantics").
+#: Anchors are cut to this many characters (docs/SCHEMA.md, ``anchor``).
 ANCHOR_LIMIT = 256
 _HTML = "text/html; charset=utf-8"
 _FLAGS = ("nofollow", "ugc", "sponsored")

@@ -1,15 +1,8 @@
 """Cluster-wide stats and worker heartbeats in Redis.
 
-Every ``BACKLINKBOT_STATS_INTERVAL`` seconds each worker adds the change of
-its counters since the last push to the crawl's stats hash with ``HINCRBY``
-(atomic, so workers never overwrite each other, unlike read-then-write), in
-one pipelined round trip that also refreshes its heartbeat. ``backlinkbot
-crawl`` and ``backlinkbot status`` read the hash.
-
-While Redis cannot be reached, a push fails (counted under
-``backlinkbot/frontier/redis_errors``, a warning now and then) and the next
-one carries the changes of both: counters are never lost, and never raised.
-The push is one MULTI/EXEC transaction, so Redis applies all of it or none.
+Every ``BACKLINKBOT_STATS_INTERVAL`` seconds each worker adds the change of its
+counters to the crawl's stats hash (``HINCRBY`` in one MULTI/EXEC, with its
+heartbeat). A push that fails is carried by the next: counters are never lost.
 """
 
 from __future__ import annotations
@@ -23,8 +16,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from backlinkbot.frontier.cluster import RedisOutage, shared_redis
-from backlinkbot.frontier.keys import CrawlKeys, worker_name
+from backlinkbot.connection import CrawlKeys, RedisOutage, redis_client, worker_name
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -70,7 +62,7 @@ class ClusterStats:
         ext = cls(
             # A push whose answer was lost is not sent again by redis-py (it
             # would count twice) but with the next one, the pause shorter.
-            shared_redis(settings),
+            redis_client(settings),
             CrawlKeys.from_settings(settings),
             worker_name(settings),
             crawler.stats,

@@ -2,12 +2,11 @@
 
 ``REDIS_URL`` and ``MONGODB_URI`` may carry a password. They come from the
 environment or, for container secrets, from the files named by
-``REDIS_URL_FILE`` / ``MONGODB_URI_FILE`` (:func:`read_secret_file`, used by
-``backlinkbot.settings``). :class:`SecretMasking`, an extension enabled by
-default, makes every log record of the process mask the password of any URL
-it contains (``redis://user:****@host``), and the value of ``password=`` /
-``secret=`` / ``token=`` parameters, wherever the text comes from: a setting
-dump, a connection error, a third-party library.
+``REDIS_URL_FILE`` / ``MONGODB_URI_FILE`` (:func:`read_secret_file`).
+:func:`install_log_masking` makes every log record of the process mask the
+password of any URL it contains (``redis://user:****@host``) and the value of
+``password=`` / ``secret=`` / ``token=`` parameters, wherever the text comes
+from.
 """
 
 from __future__ import annotations
@@ -15,12 +14,9 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
-
-__all__ = ["SecretMasking", "install_log_masking", "mask_secrets", "read_secret_file"]
+__all__ = ["install_log_masking", "mask_secrets", "read_secret_file"]
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^:/@\s]*):([^@/\s]+)@")
 _PARAMETER = re.compile(r"(?i)\b(password|passwd|pwd|secret|token)=([^&\s'\"]+)")
@@ -74,13 +70,3 @@ def install_log_masking() -> None:
         return record
 
     logging.setLogRecordFactory(masked_record)
-
-
-class SecretMasking:
-    """Extension: installs :func:`install_log_masking` as the crawler starts
-    (extensions are built before Scrapy logs the overridden settings)."""
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SecretMasking:
-        install_log_masking()
-        return cls()

@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backlinkbot.items import KINDS, SECTIONS
+from backlinkbot.urlnorm import MAX_URL_LENGTH
 
 __all__ = ["MAX_URL_LENGTH", "InvalidDocument", "validate_link_document", "validate_page_document"]
 
-#: DESIGN.md "URL normalization", rule 7.
-MAX_URL_LENGTH = 2048
 _MAX_TEXT = 4096
 #: str.isspace() in one search: re's \s is the same Unicode whitespace test.
 _WHITESPACE = re.compile(r"\s")

@@ -52,6 +52,8 @@ def dump_page(page: PageItem, *, lenient: bool = False) -> str:
 
 def load_page(line: str) -> PageItem:
     data = json.loads(line)
+    # A file spilled by an earlier version may hold fields PageItem has no more.
+    data = {k: v for k, v in data.items() if k in PageItem.__slots__}
     data["fetched_at"] = datetime.fromisoformat(data["fetched_at"])
     data["edges"] = [Edge(**e) for e in data["edges"]]
     return PageItem(**data)

@@ -13,7 +13,7 @@ domain again. A recount that fails puts its domains back. While Redis cannot
 be reached (or with no Redis configured, ``server=None``) the domains are
 kept in this worker's memory and recounted by it, as a lone worker would;
 after a failed call Redis is left alone for a short pause, and warnings are
-spaced (:class:`~backlinkbot.frontier.cluster.RedisOutage`).
+spaced (:class:`~backlinkbot.connection.RedisOutage`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import redis
 
-from backlinkbot.frontier.cluster import RedisOutage
+from backlinkbot.connection import RedisOutage
 
 __all__ = ["DirtyDomains"]
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import redis
     from pymongo.database import Database
 
-    from backlinkbot.frontier.keys import CrawlKeys
+    from backlinkbot.connection import CrawlKeys
 
 __all__ = ["Due", "RecrawlPolicy", "RedisLock", "lock_key", "queue_due", "select_due"]
 

@@ -35,7 +35,7 @@ _PDF = (
     b"trailer << /Root 1 0 R >>\n%%EOF\n"
 )
 
-# Hrefs that are not links to pages (DESIGN.md, URL normalization 2 and 7).
+# Hrefs that are not links to pages (docs/URL_NORMALIZATION.md: scheme, length).
 _BROKEN = [
     "javascript:void(0)",
     "mailto:alice@example.com",

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 from ada_url import join_url, normalize_url
 from selectolax.lexbor import LexborHTMLParser
 
-from backlinkbot._extract_depth import limit_depth
-from backlinkbot._extract_refresh import parse_refresh
-from backlinkbot._extract_sections import assign_sections
 from backlinkbot.items import RawLink
 from backlinkbot.robotstags import ROBOTS_TOKEN
+
+from .depth import limit_depth
+from .refresh import parse_refresh
+from .sections import assign_sections
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode
@@ -302,9 +303,8 @@ def extract_links(html: str, url: str, *, max_links: int = 0) -> ExtractedPage:
     assign_sections(links, link_nodes, landmarks)
     if scripts:
         _drop_script_text(scripts, links, link_nodes)
-    if nofollow_page:
-        for link in links:
-            link.nofollow = True
+    # Page-level nofollow is applied to the page's edges by the spider, which
+    # also reads X-Robots-Tag: each link keeps the flags of its own markup.
     page.links = links
     page.nofollow = nofollow_page
     page.noindex = noindex_page
