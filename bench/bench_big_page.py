@@ -32,8 +32,8 @@ from typing import Any
 
 import pymongo
 import redis
-from backlinkbot.frontier.keys import CrawlKeys
 
+from backlinkbot.connection import CrawlKeys
 from backlinkbot.embedded import EmbeddedMongo, EmbeddedRedis
 from backlinkbot.runner import CrawlOptions, reset_frontier, run_crawl
 
