@@ -1,18 +1,10 @@
-"""The section of a link: its nearest landmark ancestor.
+"""The section of a link: its nearest landmark ancestor (docs/LINK_EXTRACTION.md,
+"Section").
 
-Landmarks are WAI-ARIA's (1.2, "Landmark Roles") with the implicit
-roles HTML-AAM gives HTML elements: ``<header>`` (banner), ``<nav>``
-(navigation), ``<footer>`` (contentinfo), ``<aside>`` (complementary),
-``<main>`` (main), or the same roles set explicitly. A ``<header>`` or
-``<footer>`` scoped to ``<article>``, ``<aside>``, ``<main>``, ``<nav>`` or
-``<section>`` (or to an element with the matching role) is generic, not a
-landmark (HTML-AAM).
-
-Two ways to the same answer. Usually a page has a handful of landmarks, and
-asking each for the links inside it (in C) is cheapest; the innermost
-landmark is asked last and wins. Nested landmarks make that cost landmarks
-times links, so past a work budget a walk up from each link, memoized per
-ancestor, takes over: linear in the size of the tree.
+Landmarks are WAI-ARIA's, with the implicit roles HTML-AAM gives HTML
+elements (``<header>``, ``<nav>``, ``<footer>``, ``<aside>``, ``<main>``) or
+set explicitly by ``role``; a ``<header>`` or ``<footer>`` scoped to a
+sectioning element is no landmark.
 """
 
 from __future__ import annotations
@@ -63,29 +55,26 @@ def _classify(element: LexborNode) -> tuple[str | None, bool]:
 
 
 def assign_sections(
-    links: list[RawLink], nodes: list[LexborNode], candidates: list[LexborNode]
+    anchors: list[tuple[RawLink, LexborNode]], candidates: list[LexborNode]
 ) -> None:
-    """Set the ``section`` of the ``a``/``area`` links among ``links``.
-
-    ``nodes`` are the links' elements (parallel to ``links``), ``candidates``
-    every element that may be a landmark or scope one, in tree order.
-    """
-    if not candidates:
-        return
-    budget = 4 * len(nodes) + 1024
-    marks = _by_landmark(candidates, budget)
+    """Set the ``section`` of each ``a``/``area`` link in ``anchors`` (pairs of
+    link and element) from ``candidates``: every element that may be a
+    landmark or scope one, in tree order."""
+    # Asking each landmark for the links inside it (in C) is cheapest for a
+    # handful of landmarks; nested ones make that landmarks times links, so
+    # past a work budget a memoized walk up from each link takes over.
+    marks = _by_landmark(candidates, 4 * len(anchors) + 1024)
     if marks is None:
         walker = _Walker({c.mem_id for c in candidates})
-        for link, node in zip(links, nodes, strict=True):
-            if link.kind in ("a", "area"):
-                parent = node.parent
-                if parent is not None:
-                    link.section = walker.section(parent)
-    elif marks:
-        for link, node in zip(links, nodes, strict=True):
-            section = marks.get(node.mem_id)
-            if section is not None and link.kind in ("a", "area"):
-                link.section = section
+        for link, node in anchors:
+            parent = node.parent
+            if parent is not None:
+                link.section = walker.section(parent)
+        return
+    for link, node in anchors:
+        section = marks.get(node.mem_id)
+        if section is not None:
+            link.section = section
 
 
 def _by_landmark(candidates: list[LexborNode], budget: int) -> dict[int, str] | None:
