@@ -1,4 +1,4 @@
-"""URL normalization: one case table per DESIGN.md step, and properties."""
+"""URL normalization: one case table per step (docs/URL_NORMALIZATION.md), and properties."""
 
 from __future__ import annotations
 
