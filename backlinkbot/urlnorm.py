@@ -20,6 +20,8 @@ from urllib.parse import unquote_to_bytes
 from ada_url._ada_wrapper import ffi, lib
 from w3lib.url import canonicalize_url
 
+from backlinkbot.urlencoding import encode_query, query_codec
+
 __all__ = [
     "MAX_URL_LENGTH",
     "REASONS",
@@ -43,6 +45,9 @@ REASONS: Final = ("unparsable", "scheme", "too_long")
 
 _HTTP: Final = 0  # ada::scheme::type::HTTP
 _HTTPS: Final = 2  # ada::scheme::type::HTTPS
+# Schemes whose query the URL Standard encodes from the page encoding: the
+# special ones but ws and wss (ada's HTTP, HTTPS, FTP and FILE).
+_ENCODED_QUERY: Final = frozenset({0, 2, 4, 6})
 _OMITTED: Final = 0xFFFFFFFF  # ada::url_components::omitted
 _CACHE_SIZE: Final = 1 << 17
 
@@ -101,20 +106,27 @@ def _href(handle: object) -> str:
     return ffi.unpack(href.data, href.length).decode("ascii")  # type: ignore[no-any-return]
 
 
-def resolve_url(url: str, base: str | None = None) -> str:
+def resolve_url(url: str, base: str | None = None, *, encoding: str | None = None) -> str:
     """Resolve *url* against *base* per the URL Standard; return the href.
 
     This is step 1 alone, for any scheme. Leading and trailing C0 controls
     and spaces are stripped and tabs and newlines removed, as the Standard's
-    basic URL parser does.
+    basic URL parser does. *encoding* is the page's (see
+    :func:`normalize_url`).
 
     >>> resolve_url("../c?d#e", "http://EXAMPLE.com/a/b")
     'http://example.com/c?d#e'
+    >>> resolve_url("?q=é", "http://example.com/", encoding="latin-1")
+    'http://example.com/?q=%E9'
     """
-    handle = _parse(url, base)
+    encoded = encode_query(url, query_codec(encoding)) if encoding else url
+    handle = _parse(encoded, base)
     if handle is None:
         raise InvalidURL("unparsable", url)
     try:
+        if encoded is not url and lib.ada_get_scheme_type(handle) not in _ENCODED_QUERY:
+            # Other schemes take their query in UTF-8 whatever the page's.
+            return resolve_url(url, base)
         return _href(handle)
     finally:
         lib.ada_free(handle)
@@ -287,9 +299,13 @@ def _host(href: str, start: int, end: int, url: str) -> str:
     return reparsed
 
 
-def _resolve(url: str, base: str | None) -> tuple[str, str, str]:
+def _resolve(url: str, base: str | None, encoding: str | None) -> tuple[str, str, str]:
     """Steps 1 to 4: ``(scheme://authority, path, query)`` of *url*."""
-    href, https, offsets = _components(url, base)
+    encoded = encode_query(url, query_codec(encoding)) if encoding else url
+    try:
+        href, https, offsets = _components(encoded, base)
+    except InvalidURL as exc:
+        raise InvalidURL(exc.reason, url) from None
     host_start, host_end, port, path_start, search_start, hash_start = offsets
     host = _host(href, host_start, host_end, url)
     # ada has dropped the default port; the fragment goes.
@@ -325,17 +341,23 @@ def _fallback(path: str, query: str) -> tuple[str, list[str]]:
     return path, query.split("&") if query else []
 
 
-def normalize_url(url: str, base: str | None = None) -> str:
+def normalize_url(url: str, base: str | None = None, *, encoding: str | None = None) -> str:
     """Return the normalized form of *url*, resolved against *base*.
 
-    Raises :class:`InvalidURL` when *url* is not a link to a web page.
+    *encoding* is the encoding of the page the href was written on (any
+    label, as ``response.encoding``): browsers percent-encode the query
+    from it, host and path from UTF-8 (:mod:`backlinkbot.urlencoding`).
+    ``None``, UTF-8 or an unknown label mean UTF-8. Raises
+    :class:`InvalidURL` when *url* is not a link to a web page.
 
     >>> normalize_url(" HTTP://User@Bücher.Example.:80/a/./b/../c?utm_source=x&z=1&a=2#top ")
     'http://xn--bcher-kva.example/a/c?a=2&z=1'
     >>> normalize_url("../img/a%7e.png", "https://example.com/news/today/")
     'https://example.com/news/img/a~.png'
+    >>> normalize_url("/p?q=café", "http://example.com/", encoding="windows-1252")
+    'http://example.com/p?q=caf%E9'
     """
-    origin, path, query = _resolve(url, base)
+    origin, path, query = _resolve(url, base, encoding)
     path, fields = _fast_path(path, query) or _fallback(path, query)
     # Step 6.
     fields = [field for field in fields if not _is_tracking(field)]
@@ -347,25 +369,29 @@ def normalize_url(url: str, base: str | None = None) -> str:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _normalize_or_reason(url: str, base: str | None) -> tuple[bool, str]:
+def _normalize_or_reason(url: str, base: str | None, codec: str | None) -> tuple[bool, str]:
     try:
-        return True, normalize_url(url, base)
+        return True, normalize_url(url, base, encoding=codec)
     except InvalidURL as exc:
         # Keep the reason, not the exception: re-raising one exception object
         # would grow its traceback on every cache hit.
         return False, exc.reason
 
 
-def normalize_url_cached(url: str, base: str | None = None) -> str:
-    """:func:`normalize_url` behind an LRU cache of recent (url, base) pairs.
+def normalize_url_cached(url: str, base: str | None = None, *, encoding: str | None = None) -> str:
+    """:func:`normalize_url` behind an LRU cache of recent (url, base,
+    encoding) triples.
 
     A crawler meets the same hrefs over and over (navigation, footers), so
     this is what the spider and the pipelines call. The cache is keyed by
     the part of the base the result depends on (:func:`_base_key`), so the
-    same absolute or root-relative link on every page of a site is one entry.
+    same absolute or root-relative link on every page of a site is one
+    entry, and by the codec the query is encoded with, which only an href
+    with non-ASCII characters depends on.
     A cached rejection raises a new :class:`InvalidURL` with the same reason.
     """
-    ok, value = _normalize_or_reason(url, _base_key(url, base) if base else base)
+    codec = query_codec(encoding) if encoding and not url.isascii() else None
+    ok, value = _normalize_or_reason(url, _base_key(url, base) if base else base, codec)
     if ok:
         return value
     raise InvalidURL(value, url)
