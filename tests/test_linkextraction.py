@@ -92,6 +92,25 @@ LINKS = [
     # SVG <a href> is a link in browsers; xlink:href (SVG 1.1) is not read.
     ('<svg><a href="/svg"><text>S</text></a></svg>', [("a", "/svg")]),
     ('<svg><a xlink:href="/xlink"><text>X</text></a></svg>', []),
+    # Other foreign elements are not HTML ones: an SVG <link> is no
+    # canonical, an SVG <area> and a MathML <a> are no links.
+    ('<svg><link rel="canonical" href="/fake"/></svg>', []),
+    ('<svg><desc><link rel="canonical" href="/desc"></desc></svg>', [("canonical", "/desc")]),
+    ('<svg><map><area href="/svg-area"></map></svg>', []),
+    ('<math><a href="/math">m</a></math>', []),
+    ('<math><mtext><a href="/mtext">m</a></mtext></math>', [("a", "/mtext")]),
+    (
+        '<math><annotation-xml encoding="text/html"><a href="/ax">x</a></annotation-xml></math>',
+        [("a", "/ax")],
+    ),
+    (
+        '<math><annotation-xml><svg><a href="/ax-svg">x</a></svg></annotation-xml></math>',
+        [("a", "/ax-svg")],
+    ),
+    (
+        '<svg><link rel="canonical" href="/fake"/></svg><link rel="canonical" href="/c">',
+        [("canonical", "/c")],
+    ),
     # The parser closes an open <a> when another starts (adoption agency).
     ('<a href="/1">one<a href="/2">two</a>', [("a", "/1"), ("a", "/2")]),
     # Document order across kinds.
@@ -184,6 +203,7 @@ ANCHORS = [
     ('<a href="/x">line<br>break</a>', "linebreak"),
     ('<a href="/x"><!-- hidden -->shown</a>', "shown"),
     ('<a href="/x">Text<script>var tracker = 1;</script> more</a>', "Text more"),
+    ('<a href="/x">Text<svg><script>var s = 1;</script></svg> more</a>', "Text more"),
     ('<a href="/x"><style>.a{}</style>Styled</a>', "Styled"),
     ('<a href="/x">Hello<template>not shown</template></a>', "Hello"),
     ('<a href="/x"><noscript>No JS</noscript></a>', "No JS"),
@@ -243,6 +263,13 @@ def test_not_an_image_link(html: str) -> None:
     assert link.alt == ""
 
 
+def test_script_text_leaks_into_no_enclosing_link() -> None:
+    # An SVG <a> nested in an HTML one: both hold the script.
+    html = "<a href=/outer>out<svg><a href=/inner><script>var s=1</script>in</a></svg>er</a>"
+    links = extract_links(html, URL).links
+    assert [(link.href, link.anchor) for link in links] == [("/outer", "outiner"), ("/inner", "in")]
+
+
 def test_area() -> None:
     link = only('<map><area href="/m" alt="  Region\n one " rel="nofollow sponsored"></map>')
     assert link == RawLink("/m", "area", anchor="", alt="Region one", nofollow=True, sponsored=True)
@@ -262,8 +289,13 @@ RELS = [
     ("nofollower", (False, False, False)),
     ("no-follow", (False, False, False)),
     # Tokens are separated by ASCII whitespace only (HTML, "set of
-    # space-separated tokens"): a comma list is one unknown token.
+    # space-separated tokens"): a comma list is one unknown token, and so is
+    # a list joined by a no-break space or a vertical tab.
     ("nofollow,ugc", (False, False, False)),
+    ("nofollow\u00a0ugc", (False, False, False)),
+    ("nofollow\u00a0ugc sponsored", (False, False, True)),
+    ("nofollow\x0bugc", (False, False, False)),
+    ("\x0cnofollow\rugc", (True, True, False)),
 ]
 
 
@@ -342,10 +374,23 @@ BASES = [
         "http://example.com/first/",
     ),
     ('<body><p><base href="/in-body/">', "http://example.com/in-body/"),
+    # Only javascript: and data: bases fall back to the document URL (HTML,
+    # "set the frozen base URL"); links then resolve against any other.
     ('<base href="javascript:alert(1)">', URL),
-    ('<base href="mailto:a@example.com">', URL),
-    ('<base href="ftp://example.com/">', URL),
+    ('<base href="JavaScript:alert(1)">', URL),
     ('<base href="data:text/html,x">', URL),
+    ('<base href="mailto:a@example.com">', "mailto:a@example.com"),
+    ('<base href="ftp://example.com/pub/">', "ftp://example.com/pub/"),
+    ('<base href="file:///tmp/">', "file:///tmp/"),
+    ('<base href="foo:bar">', "foo:bar"),
+    # Only an HTML <base> counts: an SVG one is an unknown SVG element.
+    ('<svg><base href="http://evil.example/"></svg>', URL),
+    ('<math><base href="http://evil.example/"></math>', URL),
+    (
+        '<svg><base href="http://evil.example/"></svg><base href="/second/">',
+        "http://example.com/second/",
+    ),
+    ('<svg><foreignObject><base href="/html/"></foreignObject></svg>', "http://example.com/html/"),
     ('<base href="http://[::1">', URL),
     ('<base href="http://exa mple.com/">', URL),
     ('<!-- <base href="/commented/"> -->', URL),

@@ -14,13 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ada_url import join_url, normalize_url
 from selectolax.lexbor import LexborHTMLParser
 
 from backlinkbot.items import RawLink
 from backlinkbot.robotstags import ROBOTS_TOKEN
+from backlinkbot.urlencoding import query_codec
+from backlinkbot.urlnorm import InvalidURL, resolve_url
 
 from .depth import limit_depth
+from .namespaces import HTML, MATHML, namespace
 from .refresh import parse_refresh
 from .sections import assign_sections
 
@@ -34,16 +36,21 @@ MAX_TEXT = 256
 
 # Everything the handlers below need, in tree order: links, <base>, robots and
 # refresh <meta>s, landmark and sectioning elements (for the link's section),
-# and <script>/<style> inside links (whose text is not anchor text). Template
-# contents are separate DocumentFragments, so no selector reaches into them.
+# <script>/<style> inside links (whose text is not anchor text), and <svg> and
+# <math>, below which elements may not be HTML ones. Template contents are
+# separate DocumentFragments, so no selector reaches into them.
 _SELECTOR = (
     "a[href], area[href], link[href][rel], base[href], meta[content],"
     " header, footer, nav, aside, main, article, section, [role],"
-    " a[href] script, a[href] style"
+    " a[href] script, a[href] style, svg, math"
 )
 
 _ROBOTS_NAMES = ("robots", ROBOTS_TOKEN)
 _SPLIT_TOKENS = re.compile(r"[\s,]+")
+# HTML's "ASCII whitespace" splits rel tokens, and they compare ASCII
+# case-insensitively: a no-break space is part of a token.
+_ASCII_WHITESPACE = re.compile(r"[\t\n\f\r ]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -60,6 +67,10 @@ class ExtractedPage:
     nofollow: bool = False
     #: ``<meta name=robots|backlinkbot content=noindex|none>``.
     noindex: bool = False
+    #: The codec link queries are percent-encoded from (the page's encoding,
+    #: as :func:`backlinkbot.urlencoding.query_codec` gives it); ``None`` for
+    #: UTF-8. Pass it to :func:`~backlinkbot.urlnorm.normalize_url`.
+    encoding: str | None = None
 
 
 class _Scan:
@@ -67,10 +78,12 @@ class _Scan:
 
     __slots__ = (
         "anchors",
+        "foreign",
         "have_base",
         "have_refresh",
         "landmarks",
         "links",
+        "mathml",
         "page",
         "scripts",
         "url",
@@ -88,6 +101,10 @@ class _Scan:
         self.scripts: list[LexborNode] = []
         self.have_base = False
         self.have_refresh = False
+        #: An <svg> or <math> (only <math>) came before: elements from here on
+        #: may be foreign, and their namespace has to be checked.
+        self.foreign = False
+        self.mathml = False
 
 
 def _collapse(text: str) -> str:
@@ -100,9 +117,14 @@ def _collapse(text: str) -> str:
     return text
 
 
+def _rel_tokens(rel: str) -> list[str]:
+    """The tokens of a ``rel`` attribute, ASCII-lowercased."""
+    return _ASCII_WHITESPACE.split(rel.translate(_ASCII_LOWER))
+
+
 def _rel_flags(link: RawLink, rel: str) -> None:
     """Set ``nofollow``, ``ugc`` and ``sponsored`` from a ``rel`` attribute."""
-    tokens = rel.lower().split()
+    tokens = _rel_tokens(rel)
     link.nofollow = "nofollow" in tokens
     link.ugc = "ugc" in tokens
     link.sponsored = "sponsored" in tokens
@@ -131,6 +153,10 @@ def _on_a(scan: _Scan, node: LexborNode) -> None:
     href = attrs.get("href")
     if href is None and (href := _valueless(attrs)) is None:
         return
+    # HTML and SVG <a> are links; a MathML <a> is not (browsers give MathML
+    # elements no href).
+    if scan.mathml and namespace(node) == MATHML:
+        return
     link = RawLink(href, "a", anchor=_collapse(node.text()))
     if not link.anchor:
         _image_alt(link, node)
@@ -141,6 +167,8 @@ def _on_area(scan: _Scan, node: LexborNode) -> None:
     attrs = node.attrs
     href = attrs.get("href")
     if href is None and (href := _valueless(attrs)) is None:
+        return
+    if not _is_html(scan, node):
         return
     link = RawLink(href, "area", alt=_collapse(attrs.get("alt") or ""))
     _add_anchor(scan, link, node, attrs.get("rel"))
@@ -153,10 +181,15 @@ def _add_anchor(scan: _Scan, link: RawLink, node: LexborNode, rel: str | None) -
     scan.anchors.append((link, node))
 
 
+def _is_html(scan: _Scan, node: LexborNode) -> bool:
+    """Whether ``node`` is an HTML element (an SVG ``<base>`` is no base)."""
+    return not scan.foreign or namespace(node) == HTML
+
+
 def _on_link(scan: _Scan, node: LexborNode) -> None:
     attrs = node.attrs
     rel = attrs.get("rel") or ""
-    if "canonical" in rel.lower().split():
+    if "canonical" in _rel_tokens(rel) and _is_html(scan, node):
         link = RawLink(attrs.get("href") or "", "canonical")
         _rel_flags(link, rel)
         scan.links.append(link)
@@ -192,9 +225,10 @@ def _refresh(scan: _Scan, content: str) -> None:
 
 
 def _on_base(scan: _Scan, node: LexborNode) -> None:
-    if not scan.have_base:
+    if not scan.have_base and _is_html(scan, node):
         scan.have_base = True
-        scan.page.base_url = _resolve_base(node.attrs.get("href") or "", scan.url)
+        href = node.attrs.get("href") or ""
+        scan.page.base_url = _frozen_base(href, scan.url, scan.page.encoding)
 
 
 def _on_script(scan: _Scan, node: LexborNode) -> None:
@@ -205,6 +239,12 @@ def _on_landmark(scan: _Scan, node: LexborNode) -> None:
     scan.landmarks.append(node)
 
 
+def _on_foreign(scan: _Scan, node: LexborNode) -> None:
+    scan.foreign = True
+    scan.mathml = scan.mathml or node.tag == "math"
+    scan.landmarks.append(node)  # it may have a role
+
+
 _HANDLERS: dict[str | None, Callable[[_Scan, LexborNode], None]] = {
     "a": _on_a,
     "area": _on_area,
@@ -213,23 +253,26 @@ _HANDLERS: dict[str | None, Callable[[_Scan, LexborNode], None]] = {
     "base": _on_base,
     "script": _on_script,
     "style": _on_script,
+    "svg": _on_foreign,
+    "math": _on_foreign,
 }
 
 
-def _resolve_base(href: str, url: str) -> str:
-    """``<base href>`` resolved against the document URL; the document URL
-    when that fails or is not http(s) (HTML, "frozen base URL")."""
+def _frozen_base(href: str, url: str, encoding: str | None) -> str:
+    """``<base href>`` resolved against the document URL in the page's
+    encoding; the document URL when that fails or gives a ``javascript:`` or
+    ``data:`` URL (HTML, "set the frozen base URL")."""
     try:
-        resolved = join_url(url, href)
-    except ValueError:
+        resolved = resolve_url(href, url, encoding=encoding)
+    except InvalidURL:
         # An unparsable document URL still lets an absolute base through.
         try:
-            resolved = normalize_url(href)
-        except ValueError:
+            resolved = resolve_url(href, encoding=encoding)
+        except InvalidURL:
             return url
-    if resolved.startswith(("http://", "https://")):
-        return resolved
-    return url
+    if resolved.startswith(("javascript:", "data:")):
+        return url
+    return resolved
 
 
 # -- after the pass ------------------------------------------------------------
@@ -257,15 +300,17 @@ def _visible_text(node: LexborNode) -> str:
 
 
 def _owners(scripts: list[LexborNode], anchors: list[tuple[RawLink, LexborNode]]) -> list[int]:
-    """Indexes in ``anchors`` of the ``<a>`` links that hold one of ``scripts``."""
+    """Indexes in ``anchors`` of the ``<a>`` links that hold one of ``scripts``
+    (an SVG ``<a>`` can sit inside an HTML one: both hold its script)."""
     index = {node.mem_id: i for i, (link, node) in enumerate(anchors) if link.kind == "a"}
     owners: set[int] = set()
     for script in scripts:
         owner = script.parent
-        while owner is not None and owner.mem_id not in index:
+        while owner is not None:
+            found = index.get(owner.mem_id)
+            if found is not None:
+                owners.add(found)
             owner = owner.parent
-        if owner is not None:
-            owners.add(index[owner.mem_id])
     return sorted(owners)
 
 
@@ -295,12 +340,14 @@ def _parse(html: str) -> LexborHTMLParser | None:
         return None
 
 
-def extract_links(html: str, url: str) -> ExtractedPage:
+def extract_links(html: str, url: str, *, encoding: str | None = None) -> ExtractedPage:
     """The links of ``html`` (decoded text) fetched from ``url``.
 
-    Links are returned as written, in document order; see
-    ``docs/LINK_EXTRACTION.md`` for what counts as a link, its ``anchor``,
-    ``alt``, ``image``, ``section`` and flags.
+    ``encoding`` is the one ``html`` was decoded from (``response.encoding``):
+    link queries are percent-encoded from it, so it goes on to
+    :attr:`ExtractedPage.encoding`. Links are returned as written, in
+    document order; see ``docs/LINK_EXTRACTION.md`` for what counts as a
+    link, its ``anchor``, ``alt``, ``image``, ``section`` and flags.
 
     >>> page = extract_links('<nav><a href="/a" rel="NoFollow">A &amp; B</a></nav>',
     ...                      "https://example.com/")
@@ -313,7 +360,7 @@ def extract_links(html: str, url: str) -> ExtractedPage:
         raise TypeError(f"expected str html, got {type(html).__name__}")
     if not isinstance(url, str):
         raise TypeError(f"expected str url, got {type(url).__name__}")
-    page = ExtractedPage(base_url=url)
+    page = ExtractedPage(base_url=url, encoding=query_codec(encoding))
     tree = _parse(html)
     if tree is None:
         return page
