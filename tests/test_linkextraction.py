@@ -72,6 +72,12 @@ LINKS = [
         '<meta http-equiv="refresh" content="0; url=/later">',
         [],
     ),
+    # A refresh whose URL does not parse does not take effect (Chromium).
+    (
+        '<meta http-equiv="refresh" content="0; url=http://[bad">'
+        '<meta http-equiv="refresh" content="0; url=/next">',
+        [("meta_refresh", "/next")],
+    ),
     (
         '<body><p><meta http-equiv="refresh" content="0; url=/in-body">',
         [("meta_refresh", "/in-body")],
@@ -91,7 +97,10 @@ LINKS = [
     ('<blockquote cite="/q">q</blockquote><video poster="/p"></video>', []),
     # SVG <a href> is a link in browsers; xlink:href (SVG 1.1) is not read.
     ('<svg><a href="/svg"><text>S</text></a></svg>', [("a", "/svg")]),
-    ('<svg><a xlink:href="/xlink"><text>X</text></a></svg>', []),
+    # An SVG <a> without href takes SVG 1.1's xlink:href; an HTML one does not.
+    ('<svg><a xlink:href="/xlink"><text>X</text></a></svg>', [("a", "/xlink")]),
+    ('<svg><a href="/2" xlink:href="/1"><text>X</text></a></svg>', [("a", "/2")]),
+    ('<a xlink:href="/html-xlink">x</a>', []),
     # Other foreign elements are not HTML ones: an SVG <link> is no
     # canonical, an SVG <area> and a MathML <a> are no links.
     ('<svg><link rel="canonical" href="/fake"/></svg>', []),
@@ -385,6 +394,8 @@ BASES = [
     ('<base href="foo:bar">', "foo:bar"),
     # Only an HTML <base> counts: an SVG one is an unknown SVG element.
     ('<svg><base href="http://evil.example/"></svg>', URL),
+    # Its query is UTF-8 whatever the page's encoding, as in Chromium.
+    ('<base href="/b?q=é">', "http://example.com/b?q=%C3%A9"),
     ('<math><base href="http://evil.example/"></math>', URL),
     (
         '<svg><base href="http://evil.example/"></svg><base href="/second/">',
@@ -456,6 +467,18 @@ SECTION_CASES = [
     ("<body><div><footer><p>{a}</p></footer></div>", "footer"),
     # An explicit role is a landmark wherever it is.
     ('<article><div role="banner">{a}</div></article>', "header"),
+    # <aside> in sectioning content is generic unless it has a name
+    # (HTML-AAM, Chromium); <main> and roles do not scope it.
+    ("<main><article><aside>{a}</aside></article></main>", "main"),
+    ("<section><aside>{a}</aside></section>", "body"),
+    ('<section aria-label="s"><aside>{a}</aside></section>', "body"),
+    ("<nav><aside>{a}</aside></nav>", "nav"),
+    ('<section><aside aria-label="named">{a}</aside></section>', "aside"),
+    ('<article><aside title="t">{a}</aside></article>', "aside"),
+    ('<article><aside title=" ">{a}</aside></article>', "body"),
+    ("<main><aside>{a}</aside></main>", "aside"),
+    ('<div role="region"><aside>{a}</aside></div>', "aside"),
+    ('<section><div role="complementary">{a}</div></section>', "aside"),
     # Leaving a landmark leaves its section.
     ("<nav>n</nav>{a}", "body"),
 ]

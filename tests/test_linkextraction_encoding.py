@@ -212,15 +212,19 @@ def test_link_query_in_page_encoding(encoding: str, href: str, expected: str) ->
     assert normalize_url_cached(link.href, extracted.base_url, encoding=res.encoding) == expected
 
 
-def test_base_href_query_in_page_encoding() -> None:
-    body = '<base href="/b?q=café"><a href="">self</a>'.encode("cp1252")
+def test_base_href_query_stays_utf8_links_take_the_page_encoding() -> None:
+    # Chromium encodes a <base href> query from UTF-8 and the links' from the
+    # page's encoding (tests/data/links/chromium.json, tricky/base-query).
+    body = '<base href="/b?q=café"><a href="">self</a><a href="?x=é">q</a>'.encode("cp1252")
     res = response(body, "text/html; charset=windows-1252")
     extracted = extract_links(res.text, res.url, encoding=res.encoding)
-    assert extracted.base_url == "http://example.com/b?q=caf%E9"
+    assert extracted.base_url == "http://example.com/b?q=caf%C3%A9"
     assert extracted.encoding == "cp1252"
-    assert normalize_url(extracted.links[0].href, extracted.base_url) == (
-        "http://example.com/b?q=caf%E9"
-    )
+    base, encoding = extracted.base_url, extracted.encoding
+    assert [normalize_url(link.href, base, encoding=encoding) for link in extracted.links] == [
+        "http://example.com/b?q=caf%C3%A9",
+        "http://example.com/b?x=%E9",
+    ]
 
 
 def test_utf8_and_utf16_pages_have_no_query_encoding() -> None:

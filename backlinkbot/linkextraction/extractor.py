@@ -22,7 +22,7 @@ from backlinkbot.urlencoding import query_codec
 from backlinkbot.urlnorm import InvalidURL, resolve_url
 
 from .depth import limit_depth
-from .namespaces import HTML, MATHML, namespace
+from .namespaces import HTML, MATHML, SVG, namespace
 from .refresh import parse_refresh
 from .sections import assign_sections
 
@@ -144,15 +144,24 @@ def _image_alt(link: RawLink, node: LexborNode) -> None:
 def _valueless(attrs: LexborAttributes) -> str | None:
     """``""`` for ``<a href>``: selectolax gives None for both a missing and a
     valueless attribute. None when there is none (the selector also matches
-    ``xlink:href``)."""
+    ``xlink:href``, which is not ``href``)."""
     return "" if "href" in attrs else None
+
+
+def _xlink_href(scan: _Scan, node: LexborNode, attrs: LexborAttributes) -> str | None:
+    """The SVG 1.1 ``xlink:href`` of an SVG ``<a>`` that has no ``href``."""
+    if "xlink:href" not in attrs or not scan.foreign or namespace(node) != SVG:
+        return None
+    return attrs.get("xlink:href") or ""
 
 
 def _on_a(scan: _Scan, node: LexborNode) -> None:
     attrs = node.attrs
     href = attrs.get("href")
     if href is None and (href := _valueless(attrs)) is None:
-        return
+        href = _xlink_href(scan, node, attrs)
+        if href is None:
+            return
     # HTML and SVG <a> are links; a MathML <a> is not (browsers give MathML
     # elements no href).
     if scan.mathml and namespace(node) == MATHML:
@@ -216,19 +225,24 @@ def _robots(page: ExtractedPage, content: str) -> None:
 
 def _refresh(scan: _Scan, content: str) -> None:
     parsed = parse_refresh(content)
-    if parsed is not None:
-        # Only the first refresh that parses takes effect (HTML, "shared
-        # declarative refresh steps": "will declaratively refresh").
-        scan.have_refresh = True
-        if parsed[1] is not None:
-            scan.links.append(RawLink(parsed[1], "meta_refresh"))
+    if parsed is None:
+        return
+    url = parsed[1]
+    if url is not None:
+        try:
+            resolve_url(url, scan.page.base_url)
+        except InvalidURL:
+            return  # ignored, and a later refresh may still take effect
+        scan.links.append(RawLink(url, "meta_refresh"))
+    # Only the first refresh that parses takes effect (HTML, "shared
+    # declarative refresh steps": "will declaratively refresh").
+    scan.have_refresh = True
 
 
 def _on_base(scan: _Scan, node: LexborNode) -> None:
     if not scan.have_base and _is_html(scan, node):
         scan.have_base = True
-        href = node.attrs.get("href") or ""
-        scan.page.base_url = _frozen_base(href, scan.url, scan.page.encoding)
+        scan.page.base_url = _frozen_base(node.attrs.get("href") or "", scan.url)
 
 
 def _on_script(scan: _Scan, node: LexborNode) -> None:
@@ -258,16 +272,17 @@ _HANDLERS: dict[str | None, Callable[[_Scan, LexborNode], None]] = {
 }
 
 
-def _frozen_base(href: str, url: str, encoding: str | None) -> str:
-    """``<base href>`` resolved against the document URL in the page's
-    encoding; the document URL when that fails or gives a ``javascript:`` or
-    ``data:`` URL (HTML, "set the frozen base URL")."""
+def _frozen_base(href: str, url: str) -> str:
+    """``<base href>`` resolved against the document URL; the document URL
+    when that fails or gives a ``javascript:`` or ``data:`` URL (HTML, "set
+    the frozen base URL"). Its query is UTF-8 whatever the page's encoding,
+    as in Chromium (the Standard says the page's encoding)."""
     try:
-        resolved = resolve_url(href, url, encoding=encoding)
+        resolved = resolve_url(href, url)
     except InvalidURL:
         # An unparsable document URL still lets an absolute base through.
         try:
-            resolved = resolve_url(href, encoding=encoding)
+            resolved = resolve_url(href)
         except InvalidURL:
             return url
     if resolved.startswith(("javascript:", "data:")):
