@@ -383,7 +383,7 @@ def normalize_url_cached(url: str, base: str | None = None, *, encoding: str | N
     encoding) triples.
 
     A crawler meets the same hrefs over and over (navigation, footers), so
-    this is what the spider and the pipelines call. The cache is keyed by
+    this is what the spider calls. The cache is keyed by
     the part of the base the result depends on (:func:`_base_key`), so the
     same absolute or root-relative link on every page of a site is one
     entry, and by the codec the query is encoded with, which only an href

@@ -74,4 +74,4 @@ def run(args: argparse.Namespace) -> int:
               f"worker logs in {options.log_dir}", file=sys.stderr)  # fmt: skip
         summary = run_crawl(server, keys, options)
         print(format_summary(summary))
-    return 0 if summary.ok else 1
+    return summary.exit_status

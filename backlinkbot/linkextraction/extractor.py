@@ -71,6 +71,8 @@ class ExtractedPage:
     #: as :func:`backlinkbot.urlencoding.query_codec` gives it); ``None`` for
     #: UTF-8. Pass it to :func:`~backlinkbot.urlnorm.normalize_url`.
     encoding: str | None = None
+    #: Links past ``max_links``, counted but not returned.
+    truncated: int = 0
 
 
 class _Scan:
@@ -82,6 +84,7 @@ class _Scan:
         "have_base",
         "have_refresh",
         "landmarks",
+        "limit",
         "links",
         "mathml",
         "page",
@@ -89,10 +92,13 @@ class _Scan:
         "url",
     )
 
-    def __init__(self, page: ExtractedPage, url: str) -> None:
+    def __init__(self, page: ExtractedPage, url: str, limit: int) -> None:
         self.page = page
         self.url = url
         self.links = page.links
+        #: How many links to keep; past it a link is counted, not built (its
+        #: text not even read).
+        self.limit = limit
         #: ``a`` and ``area`` links with their elements (for sections and text).
         self.anchors: list[tuple[RawLink, LexborNode]] = []
         #: Elements that may be landmarks or scope one, in tree order.
@@ -105,6 +111,13 @@ class _Scan:
         #: may be foreign, and their namespace has to be checked.
         self.foreign = False
         self.mathml = False
+
+    def full(self) -> bool:
+        """Whether the page has its ``limit`` of links (the next is counted)."""
+        if len(self.links) < self.limit:
+            return False
+        self.page.truncated += 1
+        return True
 
 
 def _collapse(text: str) -> str:
@@ -164,7 +177,7 @@ def _on_a(scan: _Scan, node: LexborNode) -> None:
             return
     # HTML and SVG <a> are links; a MathML <a> is not (browsers give MathML
     # elements no href).
-    if scan.mathml and namespace(node) == MATHML:
+    if (scan.mathml and namespace(node) == MATHML) or scan.full():
         return
     link = RawLink(href, "a", anchor=_collapse(node.text()))
     if not link.anchor:
@@ -177,7 +190,7 @@ def _on_area(scan: _Scan, node: LexborNode) -> None:
     href = attrs.get("href")
     if href is None and (href := _valueless(attrs)) is None:
         return
-    if not _is_html(scan, node):
+    if not _is_html(scan, node) or scan.full():
         return
     link = RawLink(href, "area", alt=_collapse(attrs.get("alt") or ""))
     _add_anchor(scan, link, node, attrs.get("rel"))
@@ -198,7 +211,7 @@ def _is_html(scan: _Scan, node: LexborNode) -> bool:
 def _on_link(scan: _Scan, node: LexborNode) -> None:
     attrs = node.attrs
     rel = attrs.get("rel") or ""
-    if "canonical" in _rel_tokens(rel) and _is_html(scan, node):
+    if "canonical" in _rel_tokens(rel) and _is_html(scan, node) and not scan.full():
         link = RawLink(attrs.get("href") or "", "canonical")
         _rel_flags(link, rel)
         scan.links.append(link)
@@ -233,7 +246,8 @@ def _refresh(scan: _Scan, content: str) -> None:
             resolve_url(url, scan.page.base_url)
         except InvalidURL:
             return  # ignored, and a later refresh may still take effect
-        scan.links.append(RawLink(url, "meta_refresh"))
+        if not scan.full():
+            scan.links.append(RawLink(url, "meta_refresh"))
     # Only the first refresh that parses takes effect (HTML, "shared
     # declarative refresh steps": "will declaratively refresh").
     scan.have_refresh = True
@@ -355,14 +369,18 @@ def _parse(html: str) -> LexborHTMLParser | None:
         return None
 
 
-def extract_links(html: str, url: str, *, encoding: str | None = None) -> ExtractedPage:
+def extract_links(
+    html: str, url: str, *, encoding: str | None = None, max_links: int = 0
+) -> ExtractedPage:
     """The links of ``html`` (decoded text) fetched from ``url``.
 
     ``encoding`` is the one ``html`` was decoded from (``response.encoding``):
     link queries are percent-encoded from it, so it goes on to
     :attr:`ExtractedPage.encoding`. Links are returned as written, in
-    document order; see ``docs/LINK_EXTRACTION.md`` for what counts as a
-    link, its ``anchor``, ``alt``, ``image``, ``section`` and flags.
+    document order, the first ``max_links`` of them when that is above 0
+    (the others are only counted, in ``truncated``); see
+    ``docs/LINK_EXTRACTION.md`` for what counts as a link, its ``anchor``,
+    ``alt``, ``image``, ``section`` and flags.
 
     >>> page = extract_links('<nav><a href="/a" rel="NoFollow">A &amp; B</a></nav>',
     ...                      "https://example.com/")
@@ -379,15 +397,15 @@ def extract_links(html: str, url: str, *, encoding: str | None = None) -> Extrac
     tree = _parse(html)
     if tree is None:
         return page
-    scan = _Scan(page, url)
+    nodes = tree.css(_SELECTOR)
+    scan = _Scan(page, url, max_links if max_links > 0 else len(nodes) + 1)
     handlers = _HANDLERS
-    for node in tree.css(_SELECTOR):
+    for node in nodes:
         handlers.get(node.tag, _on_landmark)(scan, node)
     if scan.landmarks:
         assign_sections(scan.anchors, scan.landmarks)
     if scan.scripts:
         _drop_script_text(scan)
-    if page.nofollow:
-        for link in page.links:
-            link.nofollow = True
+    # Page-level nofollow is applied to the page's edges by the spider, which
+    # also reads X-Robots-Tag: each link keeps the flags of its own markup.
     return page
