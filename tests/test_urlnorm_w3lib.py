@@ -1,9 +1,10 @@
 """w3lib's own safe_url_string and canonicalize_url vectors, run against normalize_url.
 
-The vectors are read, not copied: ``tests/data/url/w3lib/test_url.py.txt`` is
-w3lib 2.5.0's ``tests/test_url.py`` byte for byte (see ``ORIGIN.md`` beside
-it; its SHA-256 is checked here). Its case tables are taken by importing it
-(it imports the installed w3lib, pinned to 2.5), and its literal
+The vectors are run from w3lib's own sdist, not copied:
+``tests/data/url/w3lib/w3lib-2.5.0.tar.gz`` is the release as published
+(see ``ORIGIN.md`` beside it; its SHA-256 is checked here), and its
+``tests/test_url.py`` is read out of it. Its case tables are taken by
+running that module (it imports the installed w3lib, pinned to 2.5), and its literal
 ``assert safe_url_string(...) == ...`` and ``assert canonicalize_url(...) ==
 ...`` lines by reading its syntax tree.
 
@@ -19,8 +20,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.machinery
-import importlib.util
+import tarfile
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -30,8 +30,10 @@ import pytest
 
 from backlinkbot.urlnorm import InvalidURL, normalize_url
 
-VECTORS = Path(__file__).parent / "data" / "url" / "w3lib" / "test_url.py.txt"
-SHA256 = "0b71648b879f11bd7b93d1dc3c862b7f568771ec05863b5d454ec54d037239b6"
+SDIST = Path(__file__).parent / "data" / "url" / "w3lib" / "w3lib-2.5.0.tar.gz"
+#: The sdist's SHA-256 as PyPI publishes it.
+SHA256 = "a7ddf714508ddc1b8563bd19ace2feb28080bbaca39326cbc964359f6754f615"
+MEMBER = "w3lib-2.5.0/tests/test_url.py"
 _FUNCTIONS = ("safe_url_string", "canonicalize_url")
 _C0_OR_SPACE = "".join(map(chr, range(0x21)))
 
@@ -63,12 +65,19 @@ DISAGREEMENTS: dict[tuple[str, str, str | None], str] = {
 
 
 @cache
+def _source() -> str:
+    """w3lib's ``tests/test_url.py``, out of the sdist."""
+    with tarfile.open(SDIST) as sdist:
+        member = sdist.extractfile(MEMBER)
+        assert member is not None, f"{MEMBER} is not a file of {SDIST.name}"
+        return member.read().decode("utf-8")
+
+
+@cache
 def _module() -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader("w3lib_test_url", str(VECTORS))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
+    module = ModuleType("w3lib_test_url")
+    module.__file__ = f"{SDIST}/{MEMBER}"
+    exec(compile(_source(), module.__file__, "exec"), module.__dict__)
     return module
 
 
@@ -76,7 +85,7 @@ def _asserted() -> list[tuple[str, Any, dict[str, Any], Any]]:
     """``(function, input, keywords, output)`` of every literal
     ``assert f(...) == output`` in the file."""
     found = []
-    for node in ast.walk(ast.parse(VECTORS.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(_source())):
         if not isinstance(node, ast.Assert) or not isinstance(node.test, ast.Compare):
             continue
         call, ops, right = node.test.left, node.test.ops, node.test.comparators
@@ -144,8 +153,8 @@ def _params() -> list[Any]:
     return params
 
 
-def test_the_vector_file_is_w3lib_2_5_0s() -> None:
-    assert hashlib.sha256(VECTORS.read_bytes()).hexdigest() == SHA256
+def test_the_sdist_is_w3lib_2_5_0s() -> None:
+    assert hashlib.sha256(SDIST.read_bytes()).hexdigest() == SHA256
 
 
 def test_vectors_were_found() -> None:
