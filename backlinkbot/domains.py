@@ -1,16 +1,9 @@
 """Registrable domains, from the Public Suffix List shipped with the package.
 
-The registrable domain of a host is its public suffix plus one label
-(https://github.com/publicsuffix/list/wiki/Format#algorithm): the private
-section of the list counts, so ``alice.github.io`` is its own domain, and a
-host under no rule falls under the implicit default rule ``*`` (its last
-label is the public suffix). The list is the copy in the ``publicsuffixlist``
-wheel; it is never fetched at run time.
-
-Where the algorithm gives no registrable domain, DESIGN.md ("URL
-normalization") makes the domain the host itself: an IPv4 or IPv6 address, a
-single-label host such as ``localhost``, a host that is itself a public
-suffix (``github.io``, ``co.uk``), and a host with an empty label.
+:func:`registrable_domain` is the PSL algorithm (private section included,
+default rule ``*``) over the ``publicsuffixlist`` wheel's copy, never fetched;
+where the algorithm gives none (an IP address, a single label, a public
+suffix) the domain is the host itself (docs/URL_NORMALIZATION.md).
 
 >>> registrable_domain("www.example.co.uk")
 'example.co.uk'
@@ -75,5 +68,5 @@ def registrable_domain_or_none(host: str) -> str | None:
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def registrable_domain(host: str) -> str:
     """The registrable domain of the normalized *host*; *host* itself where
-    the Public Suffix List gives none (see the module docstring)."""
+    the Public Suffix List gives none."""
     return registrable_domain_or_none(host) or host

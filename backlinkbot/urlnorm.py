@@ -1,34 +1,10 @@
 """URL normalization: the identity of a page.
 
-Every source and target URL goes through :func:`normalize_url` before it is
-stored or compared (DESIGN.md, "URL normalization"):
-
-1. strip surrounding whitespace and resolve against a base per the WHATWG URL
-   Standard (https://url.spec.whatwg.org/#concept-basic-url-parser), done by
-   ada (``ada_url``), which passes the web-platform-tests URL suite;
-2. keep ``http`` and ``https`` only;
-3. lowercase scheme and host, IDN hosts in punycode, no trailing dot on the
-   host, no default port, no userinfo;
-4. no fragment;
-5. path and query exactly as :func:`w3lib.url.canonicalize_url` gives them;
-6. no tracking parameters (``utm_*``, ``gclid``, ``fbclid``, ``msclkid``);
-7. a URL longer than :data:`MAX_URL_LENGTH` after all that is rejected.
-
-Rejections raise :class:`InvalidURL`, and nothing else does: callers count
-them by :attr:`InvalidURL.reason`.
-
-Step 5 has a fast path. Most paths and queries on the web are already in the
-form ``canonicalize_url`` produces. Two regular expressions recognise that
-form, and then the query only needs sorting and filtering; anything else goes
-through ``canonicalize_url`` itself. The output is the same either way:
-tests/test_urlnorm_differential.py compares it with a plain composition of
-the steps (bench/reference_normalize.py) on generated URLs, hostile ones
-included, and docs/URL_NORMALIZATION.md has the figures.
-
-ada is called through its C API (``ada_url._ada_wrapper``) rather than its
-``URL`` class, which makes one foreign call and one string copy per attribute
-read: one parse, one href and one table of component offsets is all this
-module needs, and that is most of the fast path's speed.
+:func:`normalize_url` resolves an href against its base by the WHATWG URL
+Standard (ada), keeps http(s) URLs only, and brings scheme, host, port, path
+and query to one form, so that two spellings of one page compare equal; its
+seven steps are in docs/URL_NORMALIZATION.md. Rejections raise
+:class:`InvalidURL`, and nothing else does.
 """
 
 from __future__ import annotations
@@ -38,8 +14,13 @@ from functools import lru_cache
 from typing import Final
 from urllib.parse import unquote_to_bytes
 
+# ada's C API rather than its URL class, which makes a foreign call and a
+# string copy per attribute read: one parse, one href and one table of
+# component offsets is all this module needs.
 from ada_url._ada_wrapper import ffi, lib
 from w3lib.url import canonicalize_url
+
+from backlinkbot.urlencoding import encode_query, query_codec
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -52,11 +33,11 @@ __all__ = [
     "url_host",
 ]
 
-#: Longest normalized URL accepted (DESIGN.md step 7); 2,048 is also what
+#: Longest normalized URL accepted (step 7); 2,048 is also what
 #: sitemaps.org allows for a ``<loc>`` and what most crawlers keep.
 MAX_URL_LENGTH: Final = 2048
 
-#: Query parameters dropped by name (DESIGN.md step 6), besides ``utm_*``.
+#: Query parameters dropped by name (step 6), besides ``utm_*``.
 TRACKING_PARAMETERS: Final = frozenset({"gclid", "fbclid", "msclkid"})
 
 #: Every value :attr:`InvalidURL.reason` takes.
@@ -64,6 +45,9 @@ REASONS: Final = ("unparsable", "scheme", "too_long")
 
 _HTTP: Final = 0  # ada::scheme::type::HTTP
 _HTTPS: Final = 2  # ada::scheme::type::HTTPS
+# Schemes whose query the URL Standard encodes from the page encoding: the
+# special ones but ws and wss (ada's HTTP, HTTPS, FTP and FILE).
+_ENCODED_QUERY: Final = frozenset({0, 2, 4, 6})
 _OMITTED: Final = 0xFFFFFFFF  # ada::url_components::omitted
 _CACHE_SIZE: Final = 1 << 17
 
@@ -122,20 +106,27 @@ def _href(handle: object) -> str:
     return ffi.unpack(href.data, href.length).decode("ascii")  # type: ignore[no-any-return]
 
 
-def resolve_url(url: str, base: str | None = None) -> str:
+def resolve_url(url: str, base: str | None = None, *, encoding: str | None = None) -> str:
     """Resolve *url* against *base* per the URL Standard; return the href.
 
     This is step 1 alone, for any scheme. Leading and trailing C0 controls
     and spaces are stripped and tabs and newlines removed, as the Standard's
-    basic URL parser does.
+    basic URL parser does. *encoding* is the page's (see
+    :func:`normalize_url`).
 
     >>> resolve_url("../c?d#e", "http://EXAMPLE.com/a/b")
     'http://example.com/c?d#e'
+    >>> resolve_url("?q=é", "http://example.com/", encoding="latin-1")
+    'http://example.com/?q=%E9'
     """
-    handle = _parse(url, base)
+    encoded = encode_query(url, query_codec(encoding)) if encoding else url
+    handle = _parse(encoded, base)
     if handle is None:
         raise InvalidURL("unparsable", url)
     try:
+        if encoded is not url and lib.ada_get_scheme_type(handle) not in _ENCODED_QUERY:
+            # Other schemes take their query in UTF-8 whatever the page's.
+            return resolve_url(url, base)
         return _href(handle)
     finally:
         lib.ada_free(handle)
@@ -267,16 +258,9 @@ def _is_tracking(field: str) -> bool:
     return key.startswith("utm_") or key in TRACKING_PARAMETERS
 
 
-def normalize_url(url: str, base: str | None = None) -> str:
-    """Return the normalized form of *url*, resolved against *base*.
-
-    Raises :class:`InvalidURL` when *url* is not a link to a web page.
-
-    >>> normalize_url(" HTTP://User@Bücher.Example.:80/a/./b/../c?utm_source=x&z=1&a=2#top ")
-    'http://xn--bcher-kva.example/a/c?a=2&z=1'
-    >>> normalize_url("../img/a%7e.png", "https://example.com/news/today/")
-    'https://example.com/news/img/a~.png'
-    """
+def _components(url: str, base: str | None) -> tuple[str, bool, tuple[int, ...]]:
+    """Steps 1 and 2: ada's href of an http(s) URL, whether it is https, and
+    the offsets of host start and end, port, path, query and fragment."""
     handle = _parse(url, base)
     if handle is None:
         raise InvalidURL("unparsable", url)
@@ -284,62 +268,100 @@ def normalize_url(url: str, base: str | None = None) -> str:
         scheme_type = lib.ada_get_scheme_type(handle)
         if scheme_type != _HTTP and scheme_type != _HTTPS:
             raise InvalidURL("scheme", url)
-        href = _href(handle)
         parts = lib.ada_get_components(handle)
-        host_start = parts.host_start
-        host_end = parts.host_end
-        port = parts.port
-        path_start = parts.pathname_start
-        search_start = parts.search_start
-        hash_start = parts.hash_start
+        offsets = (
+            parts.host_start,
+            parts.host_end,
+            parts.port,
+            parts.pathname_start,
+            parts.search_start,
+            parts.hash_start,
+        )
+        return _href(handle), scheme_type == _HTTPS, offsets
     finally:
         lib.ada_free(handle)
 
-    # Step 3. ada has lowercased the scheme and host, converted an IDN host
-    # to punycode (UTS #46 as the URL Standard profiles it), serialized IP
-    # addresses canonically and dropped the default port. When there is
-    # userinfo, host_start points at the "@".
-    if href[host_start] == "@":
-        host_start += 1
-    host = href[host_start:host_end]
-    if host[-1:] == ".":
-        reparsed = _reparse_host(host.rstrip("."))
-        if not reparsed:
-            raise InvalidURL("unparsable", url)
-        host = reparsed
-    prefix = "https://" if scheme_type == _HTTPS else "http://"
-    authority = host if port == _OMITTED else f"{host}:{port}"
 
-    # Steps 4 and 5: the fragment goes, path and query as canonicalize_url
-    # gives them.
-    path_end = search_start if search_start != _OMITTED else hash_start
-    if path_end == _OMITTED:
-        path_end = len(href)
-    path = href[path_start:path_end]
-    query = ""
-    if search_start != _OMITTED:
-        query = href[search_start + 1 : hash_start if hash_start != _OMITTED else len(href)]
+def _host(href: str, start: int, end: int, url: str) -> str:
+    """Step 3: the host without userinfo and trailing dots.
 
+    ada has lowercased it, converted an IDN host to punycode (UTS #46 as the
+    URL Standard profiles it) and serialized IP addresses canonically.
+    """
+    if href[start] == "@":
+        start += 1  # host_start points at the "@" that ends userinfo
+    host = href[start:end]
+    if host[-1:] != ".":
+        return host
+    reparsed = _reparse_host(host.rstrip("."))
+    if not reparsed:
+        raise InvalidURL("unparsable", url)
+    return reparsed
+
+
+def _resolve(url: str, base: str | None, encoding: str | None) -> tuple[str, str, str]:
+    """Steps 1 to 4: ``(scheme://authority, path, query)`` of *url*."""
+    encoded = encode_query(url, query_codec(encoding)) if encoding else url
+    try:
+        href, https, offsets = _components(encoded, base)
+    except InvalidURL as exc:
+        raise InvalidURL(exc.reason, url) from None
+    host_start, host_end, port, path_start, search_start, hash_start = offsets
+    host = _host(href, host_start, host_end, url)
+    # ada has dropped the default port; the fragment goes.
+    origin = f"{'https' if https else 'http'}://{host}"
+    if port != _OMITTED:
+        origin = f"{origin}:{port}"
+    end = len(href) if hash_start == _OMITTED else hash_start
+    if search_start == _OMITTED:
+        return origin, href[path_start:end], ""
+    return origin, href[path_start:search_start], href[search_start + 1 : end]
+
+
+def _fast_path(path: str, query: str) -> tuple[str, list[str]] | None:
+    """Step 5 for a path and query already in canonicalize_url's form (most of
+    them): only the query fields need sorting. None for anything else."""
+    if not _canonical_path(path):
+        return None
     fields = _canonical_query(query) if query else []
-    if fields is None or not _canonical_path(path):
-        # canonicalize_url only looks at the host to lowercase and IDNA-encode
-        # it, so a placeholder host makes it work on path and query alone.
-        try:
-            canonical = canonicalize_url(f"http://h{path}?{query}" if query else f"http://h{path}")
-        except ValueError:  # pragma: no cover - no ada path or query makes it raise
-            raise InvalidURL("unparsable", url) from None
-        path, _, query = canonical[8:].partition("?")
-        fields = query.split("&") if query else []
-        if "%" in path:
-            path = _settle_path(path)
+    if fields is None:
+        return None
+    return path, fields
 
+
+def _fallback(path: str, query: str) -> tuple[str, list[str]]:
+    """Step 5 by canonicalize_url itself."""
+    # canonicalize_url only looks at the host to lowercase and IDNA-encode it,
+    # so a placeholder host makes it work on path and query alone; no path
+    # or query ada produces makes it raise.
+    canonical = canonicalize_url(f"http://h{path}?{query}" if query else f"http://h{path}")
+    path, _, query = canonical[8:].partition("?")
+    if "%" in path:
+        path = _settle_path(path)
+    return path, query.split("&") if query else []
+
+
+def normalize_url(url: str, base: str | None = None, *, encoding: str | None = None) -> str:
+    """Return the normalized form of *url*, resolved against *base*.
+
+    *encoding* is the encoding of the page the href was written on (any
+    label, as ``response.encoding``): browsers percent-encode the query
+    from it, host and path from UTF-8 (:mod:`backlinkbot.urlencoding`).
+    ``None``, UTF-8 or an unknown label mean UTF-8. Raises
+    :class:`InvalidURL` when *url* is not a link to a web page.
+
+    >>> normalize_url(" HTTP://User@Bücher.Example.:80/a/./b/../c?utm_source=x&z=1&a=2#top ")
+    'http://xn--bcher-kva.example/a/c?a=2&z=1'
+    >>> normalize_url("../img/a%7e.png", "https://example.com/news/today/")
+    'https://example.com/news/img/a~.png'
+    >>> normalize_url("/p?q=café", "http://example.com/", encoding="windows-1252")
+    'http://example.com/p?q=caf%E9'
+    """
+    origin, path, query = _resolve(url, base, encoding)
+    path, fields = _fast_path(path, query) or _fallback(path, query)
     # Step 6.
-    if fields:
-        fields = [field for field in fields if not _is_tracking(field)]
-    result = (
-        f"{prefix}{authority}{path}?{'&'.join(fields)}" if fields else f"{prefix}{authority}{path}"
-    )
-
+    fields = [field for field in fields if not _is_tracking(field)]
+    result = f"{origin}{path}?{'&'.join(fields)}" if fields else f"{origin}{path}"
     # Step 7.
     if len(result) > MAX_URL_LENGTH:
         raise InvalidURL("too_long", url)
@@ -347,25 +369,29 @@ def normalize_url(url: str, base: str | None = None) -> str:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _normalize_or_reason(url: str, base: str | None) -> tuple[bool, str]:
+def _normalize_or_reason(url: str, base: str | None, codec: str | None) -> tuple[bool, str]:
     try:
-        return True, normalize_url(url, base)
+        return True, normalize_url(url, base, encoding=codec)
     except InvalidURL as exc:
         # Keep the reason, not the exception: re-raising one exception object
         # would grow its traceback on every cache hit.
         return False, exc.reason
 
 
-def normalize_url_cached(url: str, base: str | None = None) -> str:
-    """:func:`normalize_url` behind an LRU cache of recent (url, base) pairs.
+def normalize_url_cached(url: str, base: str | None = None, *, encoding: str | None = None) -> str:
+    """:func:`normalize_url` behind an LRU cache of recent (url, base,
+    encoding) triples.
 
     A crawler meets the same hrefs over and over (navigation, footers), so
-    this is what the spider and the pipelines call. The cache is keyed by
+    this is what the spider calls. The cache is keyed by
     the part of the base the result depends on (:func:`_base_key`), so the
-    same absolute or root-relative link on every page of a site is one entry.
+    same absolute or root-relative link on every page of a site is one
+    entry, and by the codec the query is encoded with, which only an href
+    with non-ASCII characters depends on.
     A cached rejection raises a new :class:`InvalidURL` with the same reason.
     """
-    ok, value = _normalize_or_reason(url, _base_key(url, base) if base else base)
+    codec = query_codec(encoding) if encoding and not url.isascii() else None
+    ok, value = _normalize_or_reason(url, _base_key(url, base) if base else base, codec)
     if ok:
         return value
     raise InvalidURL(value, url)

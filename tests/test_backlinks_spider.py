@@ -81,6 +81,46 @@ def test_links_resolve_against_the_base_href(spider: BacklinksSpider) -> None:
 
 
 @pytest.mark.parametrize(
+    ("charset", "href", "target"),
+    [
+        # The query from the page's encoding, host (IDNA) and path from UTF-8.
+        ("windows-1252", "/p?q=café", "http://www.example.co.uk/p?q=caf%E9"),
+        ("latin-1", "/é/?q=é", "http://www.example.co.uk/%C3%A9/?q=%E9"),
+        ("shift_jis", "http://日本.example/?q=日本", "http://xn--wgv71a.example/?q=%93%FA%96%7B"),
+        ("windows-1252", "/p?q=☃", "http://www.example.co.uk/p?q=%26%239731%3B"),
+        ("utf-8", "/p?q=café", "http://www.example.co.uk/p?q=caf%C3%A9"),
+    ],
+)
+def test_link_queries_are_encoded_from_the_page_encoding(
+    spider: BacklinksSpider, charset: str, href: str, target: str
+) -> None:
+    body = f'<meta charset="{charset}"><a href="{href}">x</a>'.encode(charset, "xmlcharrefreplace")
+    response = HtmlResponse(URL, body=body, request=request(spider))
+    assert [e.dst for e in parse(spider, response).edges] == [target]
+
+
+def test_the_same_href_on_pages_of_two_encodings_gives_two_targets(
+    spider: BacklinksSpider,
+) -> None:
+    # The normalization cache is keyed by the encoding too.
+    targets = []
+    for charset in ("windows-1252", "utf-8", "windows-1252"):
+        body = '<a href="/p?q=café">x</a>'.encode(charset)
+        headers = {"Content-Type": f"text/html; charset={charset}"}
+        response = HtmlResponse(URL, body=body, headers=headers, request=request(spider))
+        targets += [e.dst for e in parse(spider, response).edges]
+    query = ["?q=caf%E9", "?q=caf%C3%A9", "?q=caf%E9"]
+    assert targets == [f"http://www.example.co.uk/p{q}" for q in query]
+
+
+def test_a_redirect_location_is_utf8_whatever_the_site(spider: BacklinksSpider) -> None:
+    response = Response(
+        URL, status=301, headers={"Location": "/p?q=café".encode()}, request=request(spider)
+    )
+    assert parse(spider, response).redirect_to == "http://www.example.co.uk/p?q=caf%C3%A9"
+
+
+@pytest.mark.parametrize(
     ("meta", "headers", "nofollow", "noindex"),
     [
         ('<meta name="robots" content="nofollow">', {}, True, False),

@@ -15,6 +15,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from backlinkbot.linkextraction import extract_links
+from backlinkbot.urlnorm import normalize_url, normalize_url_cached
 
 URL = "http://example.com/page"
 
@@ -179,3 +180,54 @@ def test_undecodable_pages_do_not_break_extraction(body: bytes, content_type: st
     extracted = extract_links(res.text, res.url)
     assert extracted.base_url == URL
     assert all(isinstance(link.href, str) for link in extracted.links)
+
+
+# -- the query of a link on a legacy-encoded page -------------------------------
+
+# (encoding, href as written, the URL a browser requests): the query is
+# percent-encoded from the page's encoding, the path and host from UTF-8; a
+# character the encoding lacks becomes an escaped character reference.
+QUERIES = [
+    ("windows-1252", "/p?q=café", "http://example.com/p?q=caf%E9"),
+    ("windows-1252", "/café?q=café#café", "http://example.com/caf%C3%A9?q=caf%E9"),
+    ("windows-1252", "/p?q=☃", "http://example.com/p?q=%26%239731%3B"),
+    ("iso-8859-1", "/p?q=€", "http://example.com/p?q=%80"),
+    ("shift_jis", "/p?q=日本", "http://example.com/p?q=%93%FA%96%7B"),
+    ("koi8-r", "/p?q=Новости", "http://example.com/p?q=%EE%CF%D7%CF%D3%D4%C9"),
+    ("gbk", "/p?q=北京", "http://example.com/p?q=%B1%B1%BE%A9"),
+    ("utf-8", "/p?q=café", "http://example.com/p?q=caf%C3%A9"),
+    ("windows-1252", "http://bücher.example/?q=é", "http://xn--bcher-kva.example/?q=%E9"),
+]
+
+
+@pytest.mark.parametrize(("encoding", "href", "expected"), QUERIES)
+def test_link_query_in_page_encoding(encoding: str, href: str, expected: str) -> None:
+    body = f'<meta charset="{encoding}"><a href="{href}">x</a>'.encode(
+        encoding, "xmlcharrefreplace"
+    )
+    res = response(body, "text/html")
+    extracted = extract_links(res.text, res.url, encoding=res.encoding)
+    (link,) = extracted.links
+    assert normalize_url(link.href, extracted.base_url, encoding=extracted.encoding) == expected
+    assert normalize_url_cached(link.href, extracted.base_url, encoding=res.encoding) == expected
+
+
+def test_base_href_query_stays_utf8_links_take_the_page_encoding() -> None:
+    # Chromium encodes a <base href> query from UTF-8 and the links' from the
+    # page's encoding (tests/data/links/chromium.json, tricky/base-query).
+    body = '<base href="/b?q=café"><a href="">self</a><a href="?x=é">q</a>'.encode("cp1252")
+    res = response(body, "text/html; charset=windows-1252")
+    extracted = extract_links(res.text, res.url, encoding=res.encoding)
+    assert extracted.base_url == "http://example.com/b?q=caf%C3%A9"
+    assert extracted.encoding == "cp1252"
+    base, encoding = extracted.base_url, extracted.encoding
+    assert [normalize_url(link.href, base, encoding=encoding) for link in extracted.links] == [
+        "http://example.com/b?q=caf%C3%A9",
+        "http://example.com/b?x=%E9",
+    ]
+
+
+def test_utf8_and_utf16_pages_have_no_query_encoding() -> None:
+    for charset in ("utf-8", "utf-16"):
+        res = response('<a href="/p?q=é">x</a>'.encode(charset), f"text/html; charset={charset}")
+        assert extract_links(res.text, res.url, encoding=res.encoding).encoding is None

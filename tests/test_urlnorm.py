@@ -1,4 +1,4 @@
-"""URL normalization: one case table per DESIGN.md step, and properties."""
+"""URL normalization: one case table per step (docs/URL_NORMALIZATION.md), and properties."""
 
 from __future__ import annotations
 
@@ -552,3 +552,81 @@ def test_one_cache_entry_for_a_link_repeated_across_a_site() -> None:
         assert normalize_url_cached("http://other.example/", base) == "http://other.example/"
     after = cached_normalization.cache_info()
     assert after.misses - before.misses <= 2
+
+
+# -- the page encoding ------------------------------------------------------------
+
+ENCODED = [
+    # (href, encoding, normalized): the query from the page's encoding, host
+    # (IDNA) and path from UTF-8, the fragment dropped.
+    ("http://ex.com/p?q=café", "windows-1252", "http://ex.com/p?q=caf%E9"),
+    ("http://ex.com/p?q=café", "cp1252", "http://ex.com/p?q=caf%E9"),
+    ("http://ex.com/p?q=café", "latin1", "http://ex.com/p?q=caf%E9"),
+    ("http://ex.com/p?q=café", "UTF-8", "http://ex.com/p?q=caf%C3%A9"),
+    ("http://ex.com/p?q=café", "utf-16le", "http://ex.com/p?q=caf%C3%A9"),
+    ("http://ex.com/p?q=café", "x-no-such-encoding", "http://ex.com/p?q=caf%C3%A9"),
+    ("http://ex.com/p?q=café", None, "http://ex.com/p?q=caf%C3%A9"),
+    ("http://ex.com/p?q=日本", "shift_jis", "http://ex.com/p?q=%93%FA%96%7B"),
+    ("http://ex.com/p?q=日本", "euc-jp", "http://ex.com/p?q=%C6%FC%CB%DC"),
+    ("http://ex.com/p?q=日本", "iso-2022-jp", "http://ex.com/p?q=%1B%24BF%7CK%5C%1B%28B"),
+    ("http://ex.com/p?q=☃&r=é", "windows-1252", "http://ex.com/p?q=%26%239731%3B&r=%E9"),
+    ("http://ex.com/p?q=a☃b", "shift_jis", "http://ex.com/p?q=a%26%239731%3Bb"),
+    ("http://ex.com/café/?q=café#café", "windows-1252", "http://ex.com/caf%C3%A9/?q=caf%E9"),
+    ("http://bücher.ex/?q=ü", "windows-1252", "http://xn--bcher-kva.ex/?q=%FC"),
+    ("http://ex.com/#?q=é", "windows-1252", "http://ex.com/"),
+    ("http://ex.com/p?q=%E9", "shift_jis", "http://ex.com/p?q=%E9"),
+    ("http://ex.com/p?q=\ud800", "windows-1252", "http://ex.com/p?q=%26%2365533%3B"),
+    ("?q=é", "windows-1252", "http://ex.com/dir/page?q=%E9"),
+]
+
+
+@pytest.mark.parametrize(("href", "encoding", "expected"), ENCODED)
+def test_query_in_page_encoding(href: str, encoding: str | None, expected: str) -> None:
+    base = "http://ex.com/dir/page"
+    assert normalize_url(href, base, encoding=encoding) == expected
+    assert normalize_url_cached(href, base, encoding=encoding) == expected
+    # The result is ASCII, so a second pass is the same whatever the encoding.
+    assert normalize_url(expected, encoding=encoding) == expected
+
+
+def test_cache_is_keyed_by_encoding() -> None:
+    href, base = "/p?q=é", "http://ex.com/"
+    assert normalize_url_cached(href, base) == "http://ex.com/p?q=%C3%A9"
+    assert normalize_url_cached(href, base, encoding="windows-1252") == "http://ex.com/p?q=%E9"
+    assert normalize_url_cached(href, base, encoding="koi8-r") == "http://ex.com/p?q=%26%23233%3B"
+    assert normalize_url_cached(href, base) == "http://ex.com/p?q=%C3%A9"
+
+
+def test_ascii_hrefs_share_one_entry_whatever_the_encoding() -> None:
+    before = cached_normalization.cache_info()
+    for encoding in (None, "windows-1252", "shift_jis", "utf-8"):
+        assert normalize_url_cached("/ascii?q=1", "http://one.example/", encoding=encoding) == (
+            "http://one.example/ascii?q=1"
+        )
+    assert cached_normalization.cache_info().misses - before.misses == 1
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        # Only special schemes but ws and wss take the page encoding.
+        ("ftp://ex.com/?é", "ftp://ex.com/?%E9"),
+        ("file:///x?é", "file:///x?%E9"),
+        ("ws://ex.com/?é", "ws://ex.com/?%C3%A9"),
+        ("mailto:a@ex.com?subject=é", "mailto:a@ex.com?subject=%C3%A9"),
+        ("foo:bar?é", "foo:bar?%C3%A9"),
+        ("?é", "http://ex.com/?%E9"),
+    ],
+)
+def test_resolve_url_encodes_special_queries_only(href: str, expected: str) -> None:
+    assert resolve_url(href, "http://ex.com/", encoding="windows-1252") == expected
+
+
+@given(st.text(), st.sampled_from(["windows-1252", "shift_jis", "iso-2022-jp", "koi8-r", "gbk"]))
+def test_any_text_in_any_encoding(text: str, encoding: str) -> None:
+    try:
+        normalized = normalize_url(text, "http://ex.com/dir/", encoding=encoding)
+    except InvalidURL:
+        return
+    assert normalized.isascii()
+    assert normalize_url(normalized) == normalized

@@ -1,8 +1,8 @@
 """normalize_url against the plain reference composition, on generated URLs.
 
-bench/reference_normalize.py writes DESIGN.md's steps 3-7 in the obvious way
-(w3lib's canonicalize_url, then host, port and tracking steps); ours has a
-fast path. Both sides get the same URL already resolved per the URL Standard
+bench/reference_normalize.py writes steps 3-7 of docs/URL_NORMALIZATION.md
+in the obvious way (w3lib's canonicalize_url, then host, port and tracking
+steps); ours has a fast path. Both sides get the same URL already resolved per the URL Standard
 (step 1, which w3lib does not do), and must give the same output or the same
 rejection. The URLs come from bench/bench_normalize.py: realistic ones and
 hostile ones (odd percent-encodings, IDN, IP literals, control characters,

@@ -1,17 +1,9 @@
-"""A bound on element nesting, so that hostile markup cannot stall the parser.
+"""A bound on element nesting, applied before parsing, so hostile markup cannot
+stall the tree builder (docs/LINK_EXTRACTION.md, "Deep nesting").
 
-The HTML tree builder checks "has an element in scope" (HTML, "The stack of
-open elements") for most block start and end tags, walking the stack. With
-``<div>`` nested N deep that is O(N²): 100,000 nested ``<div>``s (500 KB)
-keep Lexbor busy for about 45 seconds. Browsers bound the depth instead
-(Blink stops nesting at 512 levels and inserts deeper elements as siblings).
-
-:func:`limit_depth` does the same before parsing: it drops the start and end
-tags of ordinary container elements nested deeper than a limit, keeping their
-content, so every link survives; only the structure below the limit is
-flattened (links there may lose their landmark section). It scans only
-documents with more than :data:`SCAN_FROM` tags, so ordinary pages pay one
-``str.count``, and it changes nothing in documents shallower than the limit.
+:func:`limit_depth` drops the start and end tags of ordinary container
+elements nested deeper than Blink's limit, keeping their content, so every
+link survives; documents within the limit are returned unchanged.
 """
 
 from __future__ import annotations
@@ -25,9 +17,8 @@ __all__ = ["MAX_DEPTH", "SCAN_FROM", "limit_depth"]
 #: (``kMaximumHTMLParserDOMTreeDepth``). Each tag then costs the tree builder
 #: at most a 512-element stack walk.
 MAX_DEPTH = 512
-#: Documents with fewer tags (``<``) than this are parsed as they are: at
-#: worst, all of them nested, that costs Lexbor about 80 ms (18 ms at 4,096,
-#: 390 ms at 16,384). The scan costs about 0.5 µs a tag.
+#: Documents with fewer tags (``<``) than this are parsed as they are: even
+#: all nested, they cost the tree builder little (docs/LINK_EXTRACTION.md).
 SCAN_FROM = 8192
 
 # Elements whose tags may be dropped: containers with no bearing on which
@@ -49,32 +40,73 @@ _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
 _TAG_TOKEN = re.compile(r"<(/?[A-Za-z][A-Za-z0-9]*)")
 
 
+def _container_token(token: str) -> str:
+    """``token`` ("div", "/DIV", "a") lowercased if it opens or closes a
+    container element; "" for any other tag."""
+    lowered = token.lower()
+    return lowered if lowered in _CONTAINERS or lowered in _END_TAGS else ""
+
+
+def _pop_to(stack: list[str], open_names: Counter[str], name: str) -> None:
+    """Pop the open elements down to the last ``name``, as its end tag does."""
+    while True:
+        top = stack.pop()
+        open_names[top] -= 1
+        if top == name:
+            return
+
+
 def _too_deep(html: str, max_depth: int) -> bool:
     """Whether :func:`limit_depth` would drop anything: the same scan over
     tag tokens only, about twice as fast, for the common answer."""
     stack: list[str] = []
-    open_names: dict[str, int] = {}
-    # Token -> container name ("div", "/div") or "" for any other tag.
-    names: dict[str, str] = {}
+    open_names: Counter[str] = Counter()
+    names: dict[str, str] = {}  # token -> _container_token(token)
     for token in _TAG_TOKEN.findall(html):
         name = names.get(token)
         if name is None:
-            lowered = token.lower()
-            name = names[token] = lowered if lowered in _CONTAINERS or lowered in _END_TAGS else ""
+            name = names[token] = _container_token(token)
         if not name:
             continue
         if name[0] != "/":
             if len(stack) >= max_depth:
                 return True
             stack.append(name)
-            open_names[name] = open_names.get(name, 0) + 1
-        elif open_names.get(name := name[1:]):
-            while True:
-                top = stack.pop()
-                open_names[top] -= 1
-                if top == name:
-                    break
+            open_names[name] += 1
+        elif open_names[name[1:]]:
+            _pop_to(stack, open_names, name[1:])
     return False
+
+
+class _Flattener:
+    """Which container tags :func:`limit_depth` drops, tag after tag."""
+
+    __slots__ = ("dropped", "max_depth", "open_names", "stack")
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.stack: list[str] = []
+        self.open_names: Counter[str] = Counter()
+        #: Start tags dropped, by name, whose end tags are to go too.
+        self.dropped: Counter[str] = Counter()
+
+    def drops_start(self, name: str) -> bool:
+        if len(self.stack) < self.max_depth:
+            self.stack.append(name)
+            self.open_names[name] += 1
+            return False
+        self.dropped[name] += 1
+        return True
+
+    def drops_end(self, name: str) -> bool:
+        if self.dropped[name]:
+            self.dropped[name] -= 1
+            return True
+        # An end tag with nothing open to close is kept: the parser ignores
+        # it after a walk of a stack that is now at most max_depth deep.
+        if self.open_names[name]:
+            _pop_to(self.stack, self.open_names, name)
+        return False
 
 
 def limit_depth(html: str, *, max_depth: int = MAX_DEPTH, scan_from: int = SCAN_FROM) -> str:
@@ -88,9 +120,7 @@ def limit_depth(html: str, *, max_depth: int = MAX_DEPTH, scan_from: int = SCAN_
     """
     if html.count("<") < scan_from or not _too_deep(html, max_depth):
         return html
-    stack: list[str] = []
-    open_names: Counter[str] = Counter()
-    dropped: Counter[str] = Counter()
+    flattener = _Flattener(max_depth)
     parts: list[str] = []
     kept_from = 0
     for match in _TAG.finditer(html):
@@ -99,31 +129,10 @@ def limit_depth(html: str, *, max_depth: int = MAX_DEPTH, scan_from: int = SCAN_
         name = match.group(2).lower()
         if name not in _CONTAINERS:
             continue
-        if not match.group(1):
-            if len(stack) < max_depth:
-                stack.append(name)
-                open_names[name] += 1
-                continue
-            dropped[name] += 1
-        elif dropped[name]:
-            dropped[name] -= 1
-        elif open_names[name]:
-            # Pop to the matching element, as the end tag closes it.
-            while stack:
-                top = stack.pop()
-                open_names[top] -= 1
-                if top == name:
-                    break
-            continue
-        else:
-            # An end tag with nothing open to close: the parser ignores it
-            # after a walk of a stack that is now at most max_depth deep.
-            continue
-        end = html.find(">", match.end())
-        end = len(html) if end < 0 else end + 1
-        parts.append(html[kept_from : match.start()])
-        kept_from = end
-    if not parts:
-        return html
+        drops = flattener.drops_end if match.group(1) else flattener.drops_start
+        if drops(name):
+            end = html.find(">", match.end())
+            parts.append(html[kept_from : match.start()])
+            kept_from = len(html) if end < 0 else end + 1
     parts.append(html[kept_from:])
     return "".join(parts)

@@ -1,54 +1,56 @@
-"""Link extraction: the links an HTML document carries (DESIGN.md, "Link semantics").
+"""The links an HTML document carries, found in one parse (docs/LINK_EXTRACTION.md).
 
-:func:`extract_links` parses a decoded document with Lexbor (through
-selectolax), an HTML5 tree builder, so the document is seen the way browsers
-see it: comments, ``<script>``, ``<style>``, ``<textarea>``, ``<title>`` hold
-no elements, ``<template>`` content lives outside the document tree, and
-misnested markup is repaired by the standard's rules. It returns the links as
-written (:class:`~backlinkbot.items.RawLink`), in document order, with the
-base URL to resolve them against and the page's robots ``<meta>`` directives.
-Resolution and normalization are the normalizer's job.
-
-Every rule, and why, is in ``docs/LINK_EXTRACTION.md``.
+:func:`extract_links` parses decoded text with Lexbor (through selectolax), an
+HTML5 tree builder, so the tree is the one a browser builds. One CSS selector
+pass returns every element of interest in tree order, and each tag has one
+handler. Links come back as written, with the base URL to resolve them
+against; resolving and normalizing them is :mod:`backlinkbot.urlnorm`'s job.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ada_url import join_url, normalize_url
 from selectolax.lexbor import LexborHTMLParser
 
 from backlinkbot.items import RawLink
 from backlinkbot.robotstags import ROBOTS_TOKEN
+from backlinkbot.urlencoding import query_codec
+from backlinkbot.urlnorm import InvalidURL, resolve_url
 
 from .depth import limit_depth
+from .namespaces import HTML, MATHML, SVG, namespace
 from .refresh import parse_refresh
 from .sections import assign_sections
 
 if TYPE_CHECKING:
-    from selectolax.lexbor import LexborNode
+    from selectolax.lexbor import LexborAttributes, LexborNode
 
 __all__ = ["MAX_TEXT", "ExtractedPage", "extract_links"]
 
-#: Anchor and alt texts are cut to this many characters (DESIGN.md).
+#: Anchor and alt texts are cut to this many characters.
 MAX_TEXT = 256
 
-# One selector pass finds everything, in tree order: links, the first
-# <base href>, robots and refresh <meta>s, landmark and sectioning elements
-# (for the link's section), and <script>/<style> inside links (whose text is
-# not anchor text). Template contents are separate DocumentFragments, so no
-# selector reaches into them.
+# Everything the handlers below need, in tree order: links, <base>, robots and
+# refresh <meta>s, landmark and sectioning elements (for the link's section),
+# <script>/<style> inside links (whose text is not anchor text), and <svg> and
+# <math>, below which elements may not be HTML ones. Template contents are
+# separate DocumentFragments, so no selector reaches into them.
 _SELECTOR = (
     "a[href], area[href], link[href][rel], base[href], meta[content],"
     " header, footer, nav, aside, main, article, section, [role],"
-    " a[href] script, a[href] style"
+    " a[href] script, a[href] style, svg, math"
 )
 
-_ROBOTS = "robots"
+_ROBOTS_NAMES = ("robots", ROBOTS_TOKEN)
 _SPLIT_TOKENS = re.compile(r"[\s,]+")
+# HTML's "ASCII whitespace" splits rel tokens, and they compare ASCII
+# case-insensitively: a no-break space is part of a token.
+_ASCII_WHITESPACE = re.compile(r"[\t\n\f\r ]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -65,8 +67,57 @@ class ExtractedPage:
     nofollow: bool = False
     #: ``<meta name=robots|backlinkbot content=noindex|none>``.
     noindex: bool = False
+    #: The codec link queries are percent-encoded from (the page's encoding,
+    #: as :func:`backlinkbot.urlencoding.query_codec` gives it); ``None`` for
+    #: UTF-8. Pass it to :func:`~backlinkbot.urlnorm.normalize_url`.
+    encoding: str | None = None
     #: Links past ``max_links``, counted but not returned.
     truncated: int = 0
+
+
+class _Scan:
+    """What the handlers collect in one pass over the selected elements."""
+
+    __slots__ = (
+        "anchors",
+        "foreign",
+        "have_base",
+        "have_refresh",
+        "landmarks",
+        "limit",
+        "links",
+        "mathml",
+        "page",
+        "scripts",
+        "url",
+    )
+
+    def __init__(self, page: ExtractedPage, url: str, limit: int) -> None:
+        self.page = page
+        self.url = url
+        self.links = page.links
+        #: How many links to keep; past it a link is counted, not built (its
+        #: text not even read).
+        self.limit = limit
+        #: ``a`` and ``area`` links with their elements (for sections and text).
+        self.anchors: list[tuple[RawLink, LexborNode]] = []
+        #: Elements that may be landmarks or scope one, in tree order.
+        self.landmarks: list[LexborNode] = []
+        #: ``<script>``/``<style>`` elements inside links.
+        self.scripts: list[LexborNode] = []
+        self.have_base = False
+        self.have_refresh = False
+        #: An <svg> or <math> (only <math>) came before: elements from here on
+        #: may be foreign, and their namespace has to be checked.
+        self.foreign = False
+        self.mathml = False
+
+    def full(self) -> bool:
+        """Whether the page has its ``limit`` of links (the next is counted)."""
+        if len(self.links) < self.limit:
+            return False
+        self.page.truncated += 1
+        return True
 
 
 def _collapse(text: str) -> str:
@@ -79,28 +130,181 @@ def _collapse(text: str) -> str:
     return text
 
 
-def _rel_flags(rel: str | None) -> tuple[bool, bool, bool]:
-    """``(nofollow, ugc, sponsored)`` from a ``rel`` attribute."""
-    if not rel:
-        return False, False, False
-    tokens = rel.lower().split()
-    return "nofollow" in tokens, "ugc" in tokens, "sponsored" in tokens
+def _rel_tokens(rel: str) -> list[str]:
+    """The tokens of a ``rel`` attribute, ASCII-lowercased."""
+    return _ASCII_WHITESPACE.split(rel.translate(_ASCII_LOWER))
 
 
-def _resolve_base(href: str, url: str) -> str:
+def _rel_flags(link: RawLink, rel: str) -> None:
+    """Set ``nofollow``, ``ugc`` and ``sponsored`` from a ``rel`` attribute."""
+    tokens = _rel_tokens(rel)
+    link.nofollow = "nofollow" in tokens
+    link.ugc = "ugc" in tokens
+    link.sponsored = "sponsored" in tokens
+
+
+def _image_alt(link: RawLink, node: LexborNode) -> None:
+    """Make an ``<a>`` without text an image link if it holds an ``<img>``."""
+    img = node.css_first("img")
+    if img is not None:
+        link.image = True
+        link.alt = _collapse(img.attrs.get("alt") or "")
+
+
+# -- one handler per tag -------------------------------------------------------
+
+
+def _valueless(attrs: LexborAttributes) -> str | None:
+    """``""`` for ``<a href>``: selectolax gives None for both a missing and a
+    valueless attribute. None when there is none (the selector also matches
+    ``xlink:href``, which is not ``href``)."""
+    return "" if "href" in attrs else None
+
+
+def _xlink_href(scan: _Scan, node: LexborNode, attrs: LexborAttributes) -> str | None:
+    """The SVG 1.1 ``xlink:href`` of an SVG ``<a>`` that has no ``href``."""
+    if "xlink:href" not in attrs or not scan.foreign or namespace(node) != SVG:
+        return None
+    return attrs.get("xlink:href") or ""
+
+
+def _on_a(scan: _Scan, node: LexborNode) -> None:
+    attrs = node.attrs
+    href = attrs.get("href")
+    if href is None and (href := _valueless(attrs)) is None:
+        href = _xlink_href(scan, node, attrs)
+        if href is None:
+            return
+    # HTML and SVG <a> are links; a MathML <a> is not (browsers give MathML
+    # elements no href).
+    if (scan.mathml and namespace(node) == MATHML) or scan.full():
+        return
+    link = RawLink(href, "a", anchor=_collapse(node.text()))
+    if not link.anchor:
+        _image_alt(link, node)
+    _add_anchor(scan, link, node, attrs.get("rel"))
+
+
+def _on_area(scan: _Scan, node: LexborNode) -> None:
+    attrs = node.attrs
+    href = attrs.get("href")
+    if href is None and (href := _valueless(attrs)) is None:
+        return
+    if not _is_html(scan, node) or scan.full():
+        return
+    link = RawLink(href, "area", alt=_collapse(attrs.get("alt") or ""))
+    _add_anchor(scan, link, node, attrs.get("rel"))
+
+
+def _add_anchor(scan: _Scan, link: RawLink, node: LexborNode, rel: str | None) -> None:
+    if rel:
+        _rel_flags(link, rel)
+    scan.links.append(link)
+    scan.anchors.append((link, node))
+
+
+def _is_html(scan: _Scan, node: LexborNode) -> bool:
+    """Whether ``node`` is an HTML element (an SVG ``<base>`` is no base)."""
+    return not scan.foreign or namespace(node) == HTML
+
+
+def _on_link(scan: _Scan, node: LexborNode) -> None:
+    attrs = node.attrs
+    rel = attrs.get("rel") or ""
+    if "canonical" in _rel_tokens(rel) and _is_html(scan, node) and not scan.full():
+        link = RawLink(attrs.get("href") or "", "canonical")
+        _rel_flags(link, rel)
+        scan.links.append(link)
+
+
+def _on_meta(scan: _Scan, node: LexborNode) -> None:
+    attrs = node.attrs
+    content = attrs.get("content") or ""
+    name = attrs.get("name")
+    if name is not None and name.strip().lower() in _ROBOTS_NAMES:
+        _robots(scan.page, content)
+    equiv = attrs.get("http-equiv")
+    if equiv is not None and not scan.have_refresh and equiv.strip().lower() == "refresh":
+        _refresh(scan, content)
+
+
+def _robots(page: ExtractedPage, content: str) -> None:
+    """Robots ``<meta>`` directives; several metas add up."""
+    tokens = _SPLIT_TOKENS.split(content.lower())
+    none = "none" in tokens
+    page.nofollow = page.nofollow or none or "nofollow" in tokens
+    page.noindex = page.noindex or none or "noindex" in tokens
+
+
+def _refresh(scan: _Scan, content: str) -> None:
+    parsed = parse_refresh(content)
+    if parsed is None:
+        return
+    url = parsed[1]
+    if url is not None:
+        try:
+            resolve_url(url, scan.page.base_url)
+        except InvalidURL:
+            return  # ignored, and a later refresh may still take effect
+        if not scan.full():
+            scan.links.append(RawLink(url, "meta_refresh"))
+    # Only the first refresh that parses takes effect (HTML, "shared
+    # declarative refresh steps": "will declaratively refresh").
+    scan.have_refresh = True
+
+
+def _on_base(scan: _Scan, node: LexborNode) -> None:
+    if not scan.have_base and _is_html(scan, node):
+        scan.have_base = True
+        scan.page.base_url = _frozen_base(node.attrs.get("href") or "", scan.url)
+
+
+def _on_script(scan: _Scan, node: LexborNode) -> None:
+    scan.scripts.append(node)
+
+
+def _on_landmark(scan: _Scan, node: LexborNode) -> None:
+    scan.landmarks.append(node)
+
+
+def _on_foreign(scan: _Scan, node: LexborNode) -> None:
+    scan.foreign = True
+    scan.mathml = scan.mathml or node.tag == "math"
+    scan.landmarks.append(node)  # it may have a role
+
+
+_HANDLERS: dict[str | None, Callable[[_Scan, LexborNode], None]] = {
+    "a": _on_a,
+    "area": _on_area,
+    "link": _on_link,
+    "meta": _on_meta,
+    "base": _on_base,
+    "script": _on_script,
+    "style": _on_script,
+    "svg": _on_foreign,
+    "math": _on_foreign,
+}
+
+
+def _frozen_base(href: str, url: str) -> str:
     """``<base href>`` resolved against the document URL; the document URL
-    when that fails or is not http(s) (HTML, "frozen base URL")."""
+    when that fails or gives a ``javascript:`` or ``data:`` URL (HTML, "set
+    the frozen base URL"). Its query is UTF-8 whatever the page's encoding,
+    as in Chromium (the Standard says the page's encoding)."""
     try:
-        resolved = join_url(url, href)
-    except ValueError:
+        resolved = resolve_url(href, url)
+    except InvalidURL:
         # An unparsable document URL still lets an absolute base through.
         try:
-            resolved = normalize_url(href)
-        except ValueError:
+            resolved = resolve_url(href)
+        except InvalidURL:
             return url
-    if resolved.startswith(("http://", "https://")):
-        return resolved
-    return url
+    if resolved.startswith(("javascript:", "data:")):
+        return url
+    return resolved
+
+
+# -- after the pass ------------------------------------------------------------
 
 
 def _visible_text(node: LexborNode) -> str:
@@ -124,36 +328,30 @@ def _visible_text(node: LexborNode) -> str:
     return "".join(parts)
 
 
-def _drop_script_text(
-    scripts: list[LexborNode], links: list[RawLink], link_nodes: list[LexborNode]
-) -> None:
-    """Recompute the text of links that hold ``<script>``/``<style>`` elements."""
-    index = {node.mem_id: i for i, node in enumerate(link_nodes) if node.tag == "a"}
-    dirty: set[int] = set()
+def _owners(scripts: list[LexborNode], anchors: list[tuple[RawLink, LexborNode]]) -> list[int]:
+    """Indexes in ``anchors`` of the ``<a>`` links that hold one of ``scripts``
+    (an SVG ``<a>`` can sit inside an HTML one: both hold its script)."""
+    index = {node.mem_id: i for i, (link, node) in enumerate(anchors) if link.kind == "a"}
+    owners: set[int] = set()
     for script in scripts:
         owner = script.parent
-        while owner is not None and owner.mem_id not in index:
+        while owner is not None:
+            found = index.get(owner.mem_id)
+            if found is not None:
+                owners.add(found)
             owner = owner.parent
-        if owner is not None:
-            dirty.add(index[owner.mem_id])
-    for i in dirty:
-        link = links[i]
-        node = link_nodes[i]
+    return sorted(owners)
+
+
+def _drop_script_text(scan: _Scan) -> None:
+    """Recompute the text of links that hold ``<script>``/``<style>`` elements."""
+    for i in _owners(scan.scripts, scan.anchors):
+        link, node = scan.anchors[i]
         link.anchor = _collapse(_visible_text(node))
         link.image = False
         link.alt = ""
         if not link.anchor:
-            img = node.css_first("img")
-            if img is not None:
-                link.image = True
-                link.alt = _collapse(img.attrs.get("alt") or "")
-
-
-def _robots(content: str) -> tuple[bool, bool]:
-    """``(nofollow, noindex)`` from a robots ``<meta>`` content."""
-    tokens = _SPLIT_TOKENS.split(content.lower())
-    none = "none" in tokens
-    return none or "nofollow" in tokens, none or "noindex" in tokens
+            _image_alt(link, node)
 
 
 def _parse(html: str) -> LexborHTMLParser | None:
@@ -171,12 +369,16 @@ def _parse(html: str) -> LexborHTMLParser | None:
         return None
 
 
-def extract_links(html: str, url: str, *, max_links: int = 0) -> ExtractedPage:
+def extract_links(
+    html: str, url: str, *, encoding: str | None = None, max_links: int = 0
+) -> ExtractedPage:
     """The links of ``html`` (decoded text) fetched from ``url``.
 
-    Links are returned as written, in document order, the first
-    ``max_links`` of them when that is above 0 (the others are only counted,
-    in ``truncated``); see
+    ``encoding`` is the one ``html`` was decoded from (``response.encoding``):
+    link queries are percent-encoded from it, so it goes on to
+    :attr:`ExtractedPage.encoding`. Links are returned as written, in
+    document order, the first ``max_links`` of them when that is above 0
+    (the others are only counted, in ``truncated``); see
     ``docs/LINK_EXTRACTION.md`` for what counts as a link, its ``anchor``,
     ``alt``, ``image``, ``section`` and flags.
 
@@ -191,122 +393,19 @@ def extract_links(html: str, url: str, *, max_links: int = 0) -> ExtractedPage:
         raise TypeError(f"expected str html, got {type(html).__name__}")
     if not isinstance(url, str):
         raise TypeError(f"expected str url, got {type(url).__name__}")
-    page = ExtractedPage(base_url=url)
+    page = ExtractedPage(base_url=url, encoding=query_codec(encoding))
     tree = _parse(html)
     if tree is None:
         return page
     nodes = tree.css(_SELECTOR)
-    if not nodes:
-        return page
-
-    links: list[RawLink] = []
-    # Link nodes, parallel to ``links``; landmark and sectioning candidates;
-    # <script>/<style> elements inside links, whose text is not anchor text.
-    link_nodes: list[LexborNode] = []
-    landmarks: list[LexborNode] = []
-    scripts: list[LexborNode] = []
-    have_base = False
-    have_refresh = False
-    nofollow_page = False
-    noindex_page = False
-    # Past the bound a link is counted, not built (its text not even read).
-    limit = max_links if max_links > 0 else len(nodes) + 1
-    truncated = 0
-
+    scan = _Scan(page, url, max_links if max_links > 0 else len(nodes) + 1)
+    handlers = _HANDLERS
     for node in nodes:
-        tag = node.tag
-        if tag == "a" or tag == "area":
-            attrs = node.attrs
-            href = attrs.get("href")
-            if href is None:
-                # selectolax gives None for both a missing and a valueless
-                # attribute; ``<a href>`` has an empty href.
-                if "href" not in attrs:
-                    continue
-                href = ""
-            if len(links) >= limit:
-                truncated += 1
-                continue
-            nofollow, ugc, sponsored = _rel_flags(attrs.get("rel"))
-            image = False
-            if tag == "a":
-                anchor = _collapse(node.text())
-                alt = ""
-                if not anchor:
-                    img = node.css_first("img")
-                    if img is not None:
-                        image = True
-                        alt = _collapse(img.attrs.get("alt") or "")
-            else:
-                anchor = ""
-                alt = _collapse(attrs.get("alt") or "")
-            links.append(
-                RawLink(
-                    href,
-                    tag,
-                    anchor=anchor,
-                    alt=alt,
-                    image=image,
-                    nofollow=nofollow,
-                    ugc=ugc,
-                    sponsored=sponsored,
-                )
-            )
-            link_nodes.append(node)
-        elif tag == "link":
-            attrs = node.attrs
-            rel = attrs.get("rel") or ""
-            if "canonical" not in rel.lower().split():
-                continue
-            if len(links) >= limit:
-                truncated += 1
-                continue
-            href = attrs.get("href") or ""
-            nofollow, ugc, sponsored = _rel_flags(rel)
-            links.append(
-                RawLink(href, "canonical", nofollow=nofollow, ugc=ugc, sponsored=sponsored)
-            )
-            link_nodes.append(node)
-        elif tag == "meta":
-            attrs = node.attrs
-            content = attrs.get("content")
-            if content is None:
-                continue
-            name = attrs.get("name")
-            if name is not None and name.strip().lower() in (_ROBOTS, ROBOTS_TOKEN):
-                nofollow, noindex = _robots(content)
-                nofollow_page = nofollow_page or nofollow
-                noindex_page = noindex_page or noindex
-            equiv = attrs.get("http-equiv")
-            if have_refresh or equiv is None or equiv.strip().lower() != "refresh":
-                continue
-            parsed = parse_refresh(content)
-            if parsed is None:
-                continue
-            # Only the first refresh that parses takes effect (HTML, "shared
-            # declarative refresh steps": "will declaratively refresh").
-            have_refresh = True
-            if parsed[1] is not None and len(links) >= limit:
-                truncated += 1
-            elif parsed[1] is not None:
-                links.append(RawLink(parsed[1], "meta_refresh"))
-                link_nodes.append(node)
-        elif tag == "base":
-            if not have_base:
-                have_base = True
-                page.base_url = _resolve_base(node.attrs.get("href") or "", url)
-        elif tag == "script" or tag == "style":
-            scripts.append(node)
-        else:
-            landmarks.append(node)
-
-    assign_sections(links, link_nodes, landmarks)
-    if scripts:
-        _drop_script_text(scripts, links, link_nodes)
+        handlers.get(node.tag, _on_landmark)(scan, node)
+    if scan.landmarks:
+        assign_sections(scan.anchors, scan.landmarks)
+    if scan.scripts:
+        _drop_script_text(scan)
     # Page-level nofollow is applied to the page's edges by the spider, which
     # also reads X-Robots-Tag: each link keeps the flags of its own markup.
-    page.links = links
-    page.nofollow = nofollow_page
-    page.noindex = noindex_page
-    page.truncated = truncated
     return page

@@ -13,6 +13,7 @@ __all__ = ["parse_refresh"]
 # HTML's "ASCII whitespace": TAB, LF, FF, CR, SPACE (Infra standard).
 _WS = "\t\n\f\r "
 _DIGITS = "0123456789"
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
 
 
 def _skip(s: str, i: int, chars: str) -> int:
@@ -37,61 +38,60 @@ def parse_refresh(content: str) -> tuple[int, str | None] | None:
     >>> parse_refresh("soon; url=/x") is None
     True
     """
-    s = content
-    n = len(s)
-    i = _skip(s, 0, _WS)
-    start = i
-    i = _skip(s, i, _DIGITS)
-    digits = s[start:i]
-    if not digits:
-        # A time like ".5" is accepted as 0 seconds; anything else is not.
-        if i >= n or s[i] != ".":
-            return None
-        seconds = 0
-    else:
-        # Browsers clamp absurd delays; keep the number finite and small.
-        seconds = int(digits[:10])
-    i = _skip(s, i, _DIGITS + ".")
-    if i >= n:
-        return seconds, None
-    if s[i] not in ";," + _WS:
+    delay = _delay(content)
+    if delay is None:
         return None
-    i = _skip(s, i, _WS)
-    if i < n and s[i] in ";,":
-        i += 1
-    i = _skip(s, i, _WS)
-    if i >= n:
-        return seconds, None
-    url = s[i:]
-    quote = ""
-    # "url=" is optional and case-insensitive; the steps jump to "parse"
-    # with the whole remainder when the prefix is incomplete.
-    if s[i] in "Uu":
-        i += 1
-        if i < n and s[i] in "Rr":
-            i += 1
-            if i < n and s[i] in "Ll":
-                i += 1
-                i = _skip(s, i, _WS)
-                if i < n and s[i] == "=":
-                    i += 1
-                    i = _skip(s, i, _WS)
-                    quote, url = _skip_quotes(s, i)
+    seconds, i = delay
+    return seconds, _url(content, i)
+
+
+def _delay(s: str) -> tuple[int, int] | None:
+    """The steps up to the URL: ``(seconds, where the URL part starts)``,
+    or ``None`` when the content is to be ignored."""
+    n = len(s)
+    start = _skip(s, 0, _WS)
+    i = _skip(s, start, _DIGITS)
+    if i > start:
+        # Browsers clamp absurd delays; keep the number finite and small.
+        seconds = int(s[start:i][:10])
+    elif i < n and s[i] == ".":
+        seconds = 0  # a time like ".5" is 0 seconds
     else:
-        quote, url = _skip_quotes(s, i)
-    if quote and quote in url:
-        url = url[: url.index(quote)]
+        return None
+    i = _skip(s, i, _DIGITS + ".")
+    if i < n and s[i] not in ";," + _WS:
+        return None
+    return seconds, i
+
+
+def _url(s: str, i: int) -> str | None:
+    """The URL as written after the delay, or ``None`` for the page itself."""
+    i = _skip(s, i, _WS)
+    if s[i : i + 1] in (";", ","):
+        i += 1
+    i = _skip(s, i, _WS)
+    if i >= len(s):
+        return None
+    url = _strip_prefix(s, i)
     # The URL parser strips leading and trailing C0 controls and spaces; an
     # empty URL resolves to the document itself: a refresh, not a link.
-    if not url.strip(
-        "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f"
-        "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f "
-    ):
-        return seconds, None
-    return seconds, url
+    if not url.strip(_C0_OR_SPACE):
+        return None
+    return url
 
 
-def _skip_quotes(s: str, i: int) -> tuple[str, str]:
-    if i < len(s) and s[i] in "'\"":
-        return s[i], s[i + 1 :]
-    return "", s[i:]
+def _strip_prefix(s: str, i: int) -> str:
+    """From ``s[i:]``: an optional ``url`` and ``=`` (ASCII case-insensitive),
+    then an optional quote, cut at its partner. The steps jump to "parse"
+    with the whole remainder when the prefix is incomplete."""
+    if s[i : i + 3].lower() == "url":
+        j = _skip(s, i + 3, _WS)
+        if s[j : j + 1] != "=":
+            return s[i:]
+        i = _skip(s, j + 1, _WS)
+    quote = s[i : i + 1]
+    if quote not in ("'", '"'):
+        return s[i:]
+    url = s[i + 1 :]
+    end = url.find(quote)
+    return url if end < 0 else url[:end]

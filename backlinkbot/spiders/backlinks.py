@@ -67,12 +67,20 @@ def new_page(url: str, status: int | None, **fields: Any) -> PageItem:
     return PageItem(url, status, _utcnow(), host=host, domain=registrable_domain(host), **fields)
 
 
-def add_edges(page: PageItem, links: list[RawLink], base: str, stats: StatsCollector) -> None:
-    """Normalize ``links`` (resolved against ``base``) into ``page.edges``,
-    each once; the ones that fail are counted and left out."""
+def add_edges(
+    page: PageItem,
+    links: list[RawLink],
+    base: str,
+    stats: StatsCollector,
+    *,
+    encoding: str | None = None,
+) -> None:
+    """Normalize ``links`` (resolved against ``base``, queries encoded from
+    the page's ``encoding``) into ``page.edges``, each once; the ones that
+    fail are counted and left out."""
     for link in links:
         try:
-            dst = normalize_url_cached(link.href, base)
+            dst = normalize_url_cached(link.href, base, encoding=encoding)
         except InvalidURL as exc:
             page.links_rejected += 1
             stats.inc_value(f"backlinkbot/links_rejected/{exc.reason}")
@@ -204,22 +212,23 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
             response.url, response.status, content_type=_mime_type(response),
             ip=str(ip) if ip else None,
         )  # fmt: skip
-        links, base = self._links(page, response)
-        add_edges(page, links, base, self.crawler.stats)
+        links, base, encoding = self._links(page, response)
+        add_edges(page, links, base, self.crawler.stats, encoding=encoding)
         if response.status in REDIRECT_STATUSES and links:
             self._redirected(page)
         self.crawler.stats.inc_value("backlinkbot/pages/fetched")
         yield page
 
-    def _links(self, page: PageItem, response: Response) -> tuple[list[RawLink], str]:
-        """The links of ``response`` as found, and what they resolve
-        against; counts what kind of page it is."""
+    def _links(self, page: PageItem, response: Response) -> tuple[list[RawLink], str, str | None]:
+        """The links of ``response`` as found, what they resolve against and
+        the encoding of their queries; counts what kind of page it is."""
         stats = self.crawler.stats
         location = response.headers.get(b"Location")
         if response.status in REDIRECT_STATUSES and location:
-            # A redirect is a page whose only link is its target.
+            # A redirect is a page whose only link is its target (a Location
+            # header is UTF-8, whatever the body's encoding).
             stats.inc_value("backlinkbot/pages/redirect")
-            return [RawLink(location.decode("utf-8", "replace"), "redirect")], response.url
+            return [RawLink(location.decode("utf-8", "replace"), "redirect")], response.url, None
         if not 200 <= response.status < 300:
             stats.inc_value(f"backlinkbot/pages/status_{response.status}")
         elif not _is_html(response):
@@ -227,20 +236,25 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         else:
             stats.inc_value("backlinkbot/pages/html")
             return self._html_links(page, response)
-        return [], response.url
+        return [], response.url, None
 
-    def _html_links(self, page: PageItem, response: Response) -> tuple[list[RawLink], str]:
+    def _html_links(
+        self, page: PageItem, response: Response
+    ) -> tuple[list[RawLink], str, str | None]:
         """The links of an HTML page, at most ``BACKLINKBOT_MAX_PAGE_LINKS``;
         sets its page-level robots directives."""
         assert isinstance(response, TextResponse)
-        extracted = extract_links(response.text, response.url, max_links=self.max_page_links)
+        extracted = extract_links(
+            response.text, response.url, encoding=response.encoding,
+            max_links=self.max_page_links,
+        )  # fmt: skip
         if extracted.truncated:
             self._truncated(page, extracted.truncated)
         headers = response.headers.getlist(b"X-Robots-Tag")
         directives = parse_x_robots_tag(h.decode("latin-1") for h in headers)
         page.nofollow = extracted.nofollow or directives.nofollow
         page.noindex = extracted.noindex or directives.noindex
-        return extracted.links, extracted.base_url
+        return extracted.links, extracted.base_url, extracted.encoding
 
     def _truncated(self, page: PageItem, left_out: int) -> None:
         """Record that the page had ``left_out`` links past the bound."""
