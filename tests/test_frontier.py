@@ -284,36 +284,6 @@ def test_pop_many_takes_one_request_per_ready_host_in_turn(
     assert len(q) == 4
 
 
-def test_a_pop_takes_no_more_than_its_share_of_the_work_in_hand(
-    redis_url: str, redis_prefix: str, redis_client: Any
-) -> None:
-    keys = CrawlKeys(redis_prefix)
-    one = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=30)
-    two = make_queue(redis_client, redis_url, redis_prefix, BACKLINKBOT_HOST_DELAY=30,
-                     BACKLINKBOT_WORKER_ID="w2")  # fmt: skip
-    for host in range(10):
-        one.push(Request(f"http://h{host}.com/"))
-    # Alone (only its heartbeat is fresh, another's is stale), a worker takes
-    # every ready host its slots allow.
-    redis_client.hset(keys.heartbeat, mapping={"w1": time.time(), "gone": time.time() - 120})
-    assert len(one.pop_many(16)) == 10
-    one.leases.release()
-    redis_client.zadd(keys.hosts, {f"h{host}.com": 0 for host in range(10)})  # ready again
-    # Two live workers: 10 in hand, 5 each, whoever asks first.
-    redis_client.hset(keys.heartbeat, "w2", time.time())
-    assert len(one.pop_many(16)) == 5
-    assert one.pop_many(16) == []  # it holds its share
-    assert len(two.pop_many(3)) == 3  # its free slots still bound it
-    assert len(two.pop_many(16)) == 2
-    assert two.pop_many(16) == [] and one.pop_many(16) == []  # nothing ready
-    # Pages stored, leases gone: the work in hand is the other worker's 5.
-    one.leases.ack([url for url in list(one.leases.held)])
-    redis_client.zadd(keys.hosts, {"h0.com": 0})  # a host back in turn
-    one.push(Request("http://h0.com/next"))
-    assert two.pop_many(16) == []  # ceil((5 leased + 1 ready) / 2) - its 5 held
-    assert len(one.pop_many(16)) == 1  # ... - its 0 held
-
-
 def test_each_host_waits_its_delay_across_workers(
     redis_url: str, redis_prefix: str, redis_client: Any
 ) -> None:

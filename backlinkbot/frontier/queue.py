@@ -7,11 +7,7 @@ pops, atomically:
 
 1. nothing while the crawl is paused or its page budget is spent;
 2. the host whose time has come first, then its best request, and again
-   for as many requests as the worker has free download slots, but, with
-   other live workers (fresh heartbeats), no more than its fair share of
-   the work in hand: the leased requests and the ready hosts divided by the
-   live workers, less the requests it holds (so the first worker to ask
-   does not take every ready host, and each gets its part);
+   for as many requests as the worker has free download slots;
 3. moves that request to the leases (:mod:`.leases`), marks this worker busy
    and counts it against the cluster's page budget;
 4. reschedules the host at now + its delay: robots.txt ``Crawl-delay`` from
@@ -95,19 +91,17 @@ return out
 """
 
 # KEYS: hosts, queued, leased, lease_data, busy, dequeued, crawl_delay,
-# paused, host_ip, ip_ready, heartbeat. ARGV: worker, page budget, lease
-# timeout, default delay, host queue base, per-IP delay (0 = none), the
-# requests this worker holds, the worker timeout, then one lease id per
+# paused, host_ip, ip_ready. ARGV: worker, page budget, lease timeout, default
+# delay, host queue base, per-IP delay (0 = none), then one lease id per
 # request wanted. Returns the requests taken (fewer when no more host is
-# ready, or when this worker holds its share), in the order they were taken;
-# for each 1 when it was spaced by its host's address, else 0; for each the
-# seconds until its host's next turn (strings: Lua numbers come back as
-# integers); and the pop's time.
+# ready), in the order they were taken; for each 1 when it was spaced by its
+# host's address, else 0; for each the seconds until its host's next turn
+# (strings: Lua numbers come back as integers); and the pop's time.
 _POP = """
 if redis.call('EXISTS', KEYS[8]) == 1 then return {} end
 local budget = tonumber(ARGV[2])
 local ip_delay = tonumber(ARGV[6])
-local wanted = #ARGV - 8
+local wanted = #ARGV - 6
 if budget > 0 then
   local left = budget - tonumber(redis.call('GET', KEYS[6]) or '0')
   if left < wanted then wanted = left end
@@ -116,18 +110,6 @@ if wanted <= 0 then return {} end
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local live = 0
-for _, beat in ipairs(redis.call('HVALS', KEYS[11])) do
-  if now - (tonumber(beat) or 0) < tonumber(ARGV[8]) then live = live + 1 end
-end
-if live > 1 then
-  -- Its fair share of the work in hand (leased, or ready to be): the first
-  -- worker to ask does not take every ready host, the others get theirs.
-  local ready = redis.call('ZCOUNT', KEYS[1], '-inf', now)
-  local share = math.ceil((redis.call('ZCARD', KEYS[3]) + ready) / live) - tonumber(ARGV[7])
-  if share < wanted then wanted = share end
-  if wanted <= 0 then return {} end
-end
 local expiry = now + tonumber(ARGV[3])
 local out, spaced, turns = {}, {}, {}
 for _ = 1, 100 + wanted do
@@ -152,7 +134,7 @@ for _ = 1, 100 + wanted do
     if #top == 0 then redis.call('ZREM', KEYS[1], host) end
   end
   if #top > 0 then
-    local lease = ARGV[9 + #out]
+    local lease = ARGV[7 + #out]
     redis.call('ZREM', qkey, top[1])
     local delay = tonumber(redis.call('HGET', KEYS[7], host) or ARGV[4]) or 0
     local next_time = now + delay
@@ -239,7 +221,6 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         self.max_host_pages = settings.getint("BACKLINKBOT_MAX_HOST_PAGES")
         self.host_delay = settings.getfloat("BACKLINKBOT_HOST_DELAY")
         self.ip_delay = ip_delay_setting(settings)
-        self.worker_timeout = settings.getfloat("BACKLINKBOT_WORKER_TIMEOUT")
         self.leases = Leases(
             server, self.keys, self.worker, timeout=settings.getfloat("BACKLINKBOT_LEASE_TIMEOUT")
         )
@@ -339,12 +320,9 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         k = self.keys
         return {
             "keys": [k.hosts, k.queued, k.leased, k.lease_data, k.busy, k.dequeued,
-                     k.crawl_delay, k.paused, k.host_ip, k.ip_ready, k.heartbeat],
-            # The URLs held stand for the leases held (one each but briefly
-            # for a retry): counted without a walk over them.
+                     k.crawl_delay, k.paused, k.host_ip, k.ip_ready],
             "args": [self.worker, self.max_pages, self.leases.timeout, self.host_delay,
-                     k.requests, self.ip_delay, len(self.leases.held), self.worker_timeout,
-                     *ids],
+                     k.requests, self.ip_delay, *ids],
         }  # fmt: skip
 
     @staticmethod
