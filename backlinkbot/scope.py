@@ -291,7 +291,7 @@ class CrawlScope:
     def hops_to(self, url: str, from_hops: int, *, redirect: bool = False) -> int | None:
         """Links out of scope behind a link to ``url`` from a page that is
         ``from_hops`` out of scope (0: in scope); None: not followed. The
-        target of an in-scope page's ``redirect`` is in scope."""
+        target of a seed's ``redirect`` (chain) is in scope."""
         policy = self.policy
         if policy.everywhere:
             return 0

@@ -125,11 +125,12 @@ class FollowLinksMiddleware:
         """``urls`` within the crawl's scope, by hops out of it."""
         if self.scope is None:
             return {0: urls} if urls else {}
-        redirect = response.status in REDIRECT_STATUSES
-        if redirect and _depth(response) == hops - 1:
-            for url in urls:  # on a seed's redirect chain: a seed too
+        # On a seed's redirect chain (each hop one deeper): a seed too.
+        chain = response.status in REDIRECT_STATUSES and _depth(response) == hops - 1
+        if chain:
+            for url in urls:
                 self.scope.adopt(url)
-        return self.scope.split(urls, _scope_hops(response), redirect=redirect)
+        return self.scope.split(urls, _scope_hops(response), redirect=chain)
 
     @staticmethod
     def _prototype(response: Response, url: str, depth: int, hops: int, out: int = 0) -> Request:
