@@ -15,7 +15,7 @@ from backlinkbot import __version__
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("demo", "crawl", "backlinks", "serve", "recrawl", "rank", "status", "reset")
+COMMANDS = ("demo", "crawl", "seed", "backlinks", "serve", "recrawl", "rank", "status", "reset")
 
 
 def build_parser() -> argparse.ArgumentParser:

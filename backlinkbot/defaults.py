@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "BACKLINKBOT_ALLOW_DOMAINS",
+    "BACKLINKBOT_ALLOW_URLS",
     "BACKLINKBOT_CLOSE_WHEN_DONE",
     "BACKLINKBOT_DATA_DIR",
+    "BACKLINKBOT_DENY_DOMAINS",
+    "BACKLINKBOT_DENY_URLS",
     "BACKLINKBOT_DNS_OVERRIDES",
     "BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS",
     "BACKLINKBOT_DOMAIN_RECOUNT_SECONDS",
@@ -29,6 +33,7 @@ __all__ = [
     "BACKLINKBOT_LOG_JSON",
     "BACKLINKBOT_LOST_CONFIRM_SECONDS",
     "BACKLINKBOT_MAX_DEPTH",
+    "BACKLINKBOT_MAX_DOMAIN_PAGES",
     "BACKLINKBOT_MAX_HOST_PAGES",
     "BACKLINKBOT_MAX_PAGES",
     "BACKLINKBOT_MAX_PAGE_LINKS",
@@ -44,6 +49,8 @@ __all__ = [
     "BACKLINKBOT_REDIS_PREFIX",
     "BACKLINKBOT_ROBOTS_CACHE_SECONDS",
     "BACKLINKBOT_ROBOTS_RETRY_SECONDS",
+    "BACKLINKBOT_SCOPE",
+    "BACKLINKBOT_SCOPE_HOPS",
     "BACKLINKBOT_SINK_BATCH_PAGES",
     "BACKLINKBOT_SINK_CLOSE_TIMEOUT",
     "BACKLINKBOT_SINK_FLUSH_SECONDS",
@@ -195,6 +202,26 @@ BACKLINKBOT_DUPEFILTER_ERROR_RATE = 0.001
 #: URLs a worker remembers having handed to that filter lately (in each of two
 #: generations, by hash): met again, they cost no Redis work. 0 = off.
 BACKLINKBOT_DUPEFILTER_RECENT_URLS = 50_000
+
+# -- Scope (docs/SCOPE.md) ---------------------------------------------------
+#: Where the crawl follows links: "all" (everywhere), "domains" (the seeds'
+#: registrable domains) or "hosts" (the seeds' hosts). Every link is recorded
+#: whatever the scope. Stored with the crawl in Redis: every worker applies
+#: the crawl's.
+BACKLINKBOT_SCOPE = "all"
+#: Links followed out of scope (1: the targets of in-scope pages' external
+#: links are fetched, their own links not followed).
+BACKLINKBOT_SCOPE_HOPS = 0
+#: Domains (and their subdomains) in scope besides the seeds'.
+BACKLINKBOT_ALLOW_DOMAINS: list[str] = []
+#: Domains (and their subdomains) never followed into.
+BACKLINKBOT_DENY_DOMAINS: list[str] = []
+#: Regular expressions: a URL one of them matches is in scope.
+BACKLINKBOT_ALLOW_URLS: list[str] = []
+#: Regular expressions: a URL one of them matches is never followed.
+BACKLINKBOT_DENY_URLS: list[str] = []
+#: Pages fetched per registrable domain, cluster-wide; 0 = no limit.
+BACKLINKBOT_MAX_DOMAIN_PAGES = 0
 
 # -- Operations (docs/DEPLOYMENT.md) ------------------------------------------
 #: Serve Prometheus metrics on this port (0 = off); with several workers on one

@@ -64,6 +64,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Checks every request, also those that waited for robots.txt.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "backlinkbot.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": 100,
+    # The scope's page budget per domain; after robots.txt, which it spares.
+    "backlinkbot.downloadermiddlewares.domainbudget.DomainBudget": 110,
     # Refuses non-public addresses before robots.txt or the page is fetched.
     "backlinkbot.downloadermiddlewares.ssrf.SSRFGuardMiddleware": 50,
     # Decompression bombs become failed pages instead of silent skips.

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from backlinkbot.runner import CrawlOptions, format_summary, push_seeds, reset_frontier, run_crawl
+from backlinkbot.commands import seeding
+from backlinkbot.runner import CrawlOptions, format_summary, reset_frontier, run_crawl
+from backlinkbot.scope import store_policy
+from backlinkbot.seeds import queue_seeds
 from backlinkbot.services import crawl_keys, data_dir, open_redis, running_services
 
 help = "crawl from seed URLs into the backlink graph, until the frontier is empty"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("urls", nargs="*", metavar="URL", help="seed URLs")
-    parser.add_argument("--seeds", type=Path, help="file with one seed URL per line")
+    parser.add_argument("urls", nargs="*", metavar="URL", help="seed URLs or domains")
+    parser.add_argument(
+        "--seeds", action="append", default=[], metavar="FILE",
+        help="seeds, one a line: URLs, domains, rank,domain CSV, JSON lines; - is stdin "
+        "(repeatable)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--max-pages", type=int, default=0, help="stop after N pages (all workers)")
     parser.add_argument("--max-depth", type=int, default=0, help="follow links N hops from seeds")
@@ -26,16 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-s", "--set", action="append", default=[], metavar="NAME=VALUE",
         help="a Scrapy setting for every worker (repeatable)",
     )  # fmt: skip
-
-
-def read_seeds(args: argparse.Namespace) -> list[str]:
-    seeds = list(args.urls)
-    if args.seeds:
-        for line in args.seeds.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                seeds.append(line)
-    return seeds
+    seeding.add_scope_arguments(parser)
 
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
@@ -49,8 +46,10 @@ def parse_settings(pairs: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    seeds = read_seeds(args)
-    if not seeds and not args.resume:
+    read = seeding.seeds_from(args.urls, args.seeds, command="crawl")
+    seeding.report_invalid(read.invalid)
+    seeds = read.seeds
+    if not (seeds or read.invalid) and not args.resume:
         print("backlinkbot crawl: give seed URLs, --seeds FILE, or --resume", file=sys.stderr)
         return 2
     options = CrawlOptions(
@@ -60,14 +59,15 @@ def run(args: argparse.Namespace) -> int:
         settings=parse_settings(args.set),
         log_dir=data_dir() / "logs",
     )
+    policy = seeding.policy_from(args, options.settings)
     with running_services():
         server = open_redis()
         keys = crawl_keys()
         if not args.resume:
             reset_frontier(server, keys)
-        queued, rejected = push_seeds(server, keys, seeds)
-        for url in rejected:
-            print(f"ignoring seed {url!r}: not an http(s) URL", file=sys.stderr)
+        if not args.resume or seeding.scope_given(args):
+            store_policy(server, keys, policy)
+        queued = queue_seeds(server, keys, seeds).queued
         if not queued and not args.resume:
             return 2
         print(f"crawling from {queued} seed(s) with {options.workers} worker(s); "

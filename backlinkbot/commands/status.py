@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.table import Table
 
 from backlinkbot.connection import CrawlKeys
+from backlinkbot.scope import ScopePolicy
 from backlinkbot.services import crawl_keys, open_redis, running_services
 
 help = "show the shared frontier and the workers of the current crawl"
@@ -54,6 +55,8 @@ class Snapshot:
     per_worker: dict[str, int]
     beats: dict[str, float]
     busy: set[str]
+    #: The crawl's scope (backlinkbot.scope), described.
+    scope: str = "all"
 
 
 def snapshot(server: Any, keys: CrawlKeys) -> Snapshot:
@@ -73,7 +76,8 @@ def snapshot(server: Any, keys: CrawlKeys) -> Snapshot:
         now = now_pair[0] + now_pair[1] / 1e6
         pipe.zcount(keys.leased, "-inf", now)
         pipe.zcount(keys.hosts, f"({now}", "+inf")
-        expired, backoff = pipe.execute()
+        pipe.get(keys.scope)
+        expired, backoff, scope = pipe.execute()
     per_worker = {}
     for key, value in wstats.items():
         worker, _, counter = _text(key).partition("|")
@@ -84,6 +88,7 @@ def snapshot(server: Any, keys: CrawlKeys) -> Snapshot:
         seeds=int(seeds), backoff=int(backoff), hosts=int(hosts), paused=bool(paused),
         stats={_text(k): int(v) for k, v in stats.items()}, per_worker=per_worker,
         beats={_text(k): float(v) for k, v in beats.items()}, busy={_text(k) for k in busy},
+        scope=ScopePolicy.from_json(scope).describe() if scope else "all",
     )  # fmt: skip
 
 
@@ -108,6 +113,7 @@ def render(keys: CrawlKeys, now: Snapshot, before: Snapshot | None) -> Group:
         ("pages fetched", s.get(PAGES, 0)),
         ("fetch errors", s.get("backlinkbot/pages/errors", 0)),
         ("links stored", s.get("backlinkbot/sink/links_inserted", 0)),
+        ("scope", now.scope),
         ("pages/s", rate(s.get(PAGES, 0), before.stats.get(PAGES, 0) if before else 0)),
     ):
         overview.add_row(label, str(value))

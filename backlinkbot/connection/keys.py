@@ -122,6 +122,26 @@ class CrawlKeys:
         """Hash ``<worker>|<counter>`` -> value, for per-worker rates."""
         return f"{self.prefix}:worker_stats"
 
+    @property
+    def scope(self) -> str:
+        """JSON of the crawl's scope policy (:mod:`backlinkbot.scope`)."""
+        return f"{self.prefix}:scope"
+
+    @property
+    def seed_hosts(self) -> str:
+        """Set of the hosts of the crawl's seeds (the scope's)."""
+        return f"{self.prefix}:seed_hosts"
+
+    @property
+    def seed_domains(self) -> str:
+        """Set of the registrable domains of the crawl's seeds."""
+        return f"{self.prefix}:seed_domains"
+
+    @property
+    def domain_pages(self) -> str:
+        """Hash domain -> requests sent to it (the per-domain page budget)."""
+        return f"{self.prefix}:domain_pages"
+
     def dirty_domains(self, database: str) -> str:
         """Set of the domains whose counts in MongoDB ``database`` are out of
         date: added to by every worker's sink, drained by whichever recounts.
@@ -148,6 +168,10 @@ class CrawlKeys:
             self.ip_ready,
             self.stats,
             self.worker_stats,
+            self.scope,
+            self.seed_hosts,
+            self.seed_domains,
+            self.domain_pages,
         ]
 
     def patterns(self) -> list[str]:

@@ -28,6 +28,7 @@ from backlinkbot.frontier.leases import request_done
 from backlinkbot.items import Edge, PageItem, RawLink
 from backlinkbot.linkextraction import extract_links
 from backlinkbot.robotstags import parse_x_robots_tag
+from backlinkbot.scope import seed_sets_commands
 from backlinkbot.traps import REDIRECT_STATUSES
 from backlinkbot.urlnorm import InvalidURL, normalize_url_cached, url_host
 
@@ -98,6 +99,8 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
 
     cluster: Cluster
     outage: RedisOutage
+    #: Seeds read since their hosts were last added to the seed sets.
+    _seeds_read: list[str]
     #: Set by scrapy-redis: the client's call that counts the waiting seeds.
     count_size: Any
 
@@ -108,6 +111,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         # of the embedded default, key names). Connect when the spider opens.
         spider: BacklinksSpider = super(RedisSpider, cls).from_crawler(crawler, *args, **kwargs)
         spider.max_page_links = crawler.settings.getint("BACKLINKBOT_MAX_PAGE_LINKS")
+        spider._seeds_read = []
         crawler.signals.connect(spider._on_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         return spider
@@ -152,31 +156,57 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
             for request in batch:
                 yield request
 
+    def next_requests(self) -> Iterator[Request]:
+        yield from super().next_requests()
+        self._record_seeds()
+
     def make_request_from_data(self, data: bytes | str) -> Request | None:
         text = data.decode(self.redis_encoding) if isinstance(data, bytes) else data
         text = text.strip()
-        url, recrawl = text, False
+        url, recrawl, priority = text, False, SEED_PRIORITY
         if text.startswith("{"):
-            url, recrawl = self._seed_object(text)
+            url, recrawl, priority = self._seed_object(text)
         try:
             url = normalize_url_cached(url)
         except InvalidURL as exc:
             self.crawler.stats.inc_value(f"backlinkbot/seeds_rejected/{exc.reason}")
             logger.warning("Ignoring seed %r: %s", text[:200], exc.reason)
             return None
+        if not recrawl:
+            self._seeds_read.append(url)
         return Request(
-            url, callback=self.parse, errback=self.on_error, priority=SEED_PRIORITY,
+            url, callback=self.parse, errback=self.on_error, priority=priority,
             meta={"depth": 0}, dont_filter=recrawl,
         )  # fmt: skip
 
     @staticmethod
-    def _seed_object(text: str) -> tuple[str, bool]:
-        """``(url, recrawl)`` of a JSON seed; no URL when it does not parse."""
+    def _seed_object(text: str) -> tuple[str, bool, int]:
+        """``(url, recrawl, priority)`` of a JSON seed (:mod:`backlinkbot.seeds`);
+        no URL when it does not parse."""
         try:
             seed = json.loads(text)
-            return str(seed.get("url", "")), seed.get("recrawl") is True
+            priority = seed.get("priority", SEED_PRIORITY)
+            if not isinstance(priority, int) or isinstance(priority, bool):
+                priority = SEED_PRIORITY
+            return str(seed.get("url", "")), seed.get("recrawl") is True, priority
         except (ValueError, AttributeError):
-            return "", False
+            return "", False, SEED_PRIORITY
+
+    def _record_seeds(self) -> None:
+        """Add the hosts of the seeds just read to the crawl's seed sets (the
+        scope's; seeds queued by ``backlinkbot crawl`` or ``seed`` are there
+        already, these may have come from elsewhere)."""
+        urls, self._seeds_read = self._seeds_read, []
+        commands = seed_sets_commands(CrawlKeys.from_settings(self.crawler.settings), urls)
+        if not commands:
+            return
+        try:
+            with self.server.pipeline(transaction=False) as pipe:
+                for command in commands:
+                    pipe.execute_command(*command)
+                pipe.execute()
+        except redis.RedisError as exc:
+            self.outage.failed("recording the seeds' hosts", exc)
 
     def spider_idle(self) -> None:
         # Without an answer from Redis the crawl is not known to be finished:
