@@ -38,6 +38,8 @@ from .schema import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pymongo.collection import Collection
     from pymongo.database import Database
 
@@ -380,21 +382,22 @@ class GraphWriter:
     def _insert(
         collection: Collection[dict[str, Any]], docs: list[dict[str, Any]], result: WriteResult
     ) -> None:
-        for start in range(0, len(docs), MAX_BULK_OPS):
-            result.operations += 1
-            try:
-                collection.insert_many(docs[start : start + MAX_BULK_OPS], ordered=False)
-            except BulkWriteError as exc:
-                _raise_unless_duplicates(exc)
+        _in_batches(lambda part: collection.insert_many(part, ordered=False), docs, result)
 
     @staticmethod
     def _bulk(collection: Collection[dict[str, Any]], ops: list[Any], result: WriteResult) -> None:
-        for start in range(0, len(ops), MAX_BULK_OPS):
-            result.operations += 1
-            try:
-                collection.bulk_write(ops[start : start + MAX_BULK_OPS], ordered=False)
-            except BulkWriteError as exc:
-                _raise_unless_duplicates(exc)
+        _in_batches(lambda part: collection.bulk_write(part, ordered=False), ops, result)
+
+
+def _in_batches(send: Callable[[list[Any]], object], items: list[Any], result: WriteResult) -> None:
+    """Send ``items`` in calls of at most :data:`MAX_BULK_OPS`; a duplicate
+    key (a replay) is no error."""
+    for start in range(0, len(items), MAX_BULK_OPS):
+        result.operations += 1
+        try:
+            send(items[start : start + MAX_BULK_OPS])
+        except BulkWriteError as exc:
+            _raise_unless_duplicates(exc)
 
 
 def _raise_unless_duplicates(exc: BulkWriteError) -> None:
