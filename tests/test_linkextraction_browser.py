@@ -50,6 +50,8 @@ KNOWN_DIFFERENCES = {
     "character outside GBK in four bytes where Chromium writes a character reference",
     "tricky/encoding-undeclared-cp1252-none": "an undeclared page: Scrapy's detection "
     "(charset-normalizer) picks another code page than Chromium's locale default",
+    "tricky/encoding-x-mac-cyrillic-meta": "w3lib does not know the x-mac-cyrillic label, "
+    "so Scrapy detects another encoding and the path's text decodes wrongly",
     "scrapy/linkextractor_noenc.html": "an undeclared UTF-8 page: Scrapy detects UTF-8, "
     "Chromium takes its locale default, windows-1252",
 }
