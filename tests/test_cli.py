@@ -88,8 +88,9 @@ def test_crawl_without_seeds_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "seed" in done.stderr
 
 
-def test_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
-    done = backlinkbot("demo", env=base_env(tmp_path), timeout=300)
+def test_demo_runs_on_the_embedded_default(tmp_path: Path, local_data_dir: Path) -> None:
+    env = {**base_env(tmp_path), "BACKLINKBOT_DATA_DIR": str(local_data_dir)}
+    done = backlinkbot("demo", env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "embedded default: started Redis" in done.stderr
     assert "MongoDB-wire server" in done.stderr

@@ -76,6 +76,11 @@ standard encoder's time); documents it cannot write as neosqlite would (a
 NaN, an integer beyond 64 bits, a string that is not UTF-8) go the standard
 way.
 
+At shutdown, Python 3.11's asyncio streams report each client connection
+still open as an error with a ``CancelledError`` traceback (fixed in 3.12:
+the protocol's callback asks for the exception of a cancelled task); the
+launcher leaves those reports out of the log.
+
 Nothing else changes; against a real MongoDB (``MONGODB_URI``) this module
 is not used.
 
@@ -84,9 +89,11 @@ Usage: ``python -m backlinkbot.embedded.nxserver [nx-27017 options]``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import inspect
+import logging
 import math
 import os
 import sqlite3
@@ -109,6 +116,7 @@ __all__ = [
     "apply_sqlite_tuning",
     "apply_write_batching",
     "main",
+    "quiet_cancelled_clients",
 ]
 
 _BATCHED_COMMANDS = frozenset({"insert", "update", "delete"})
@@ -461,7 +469,19 @@ def apply_sqlite_tuning() -> None:
     _patch(handler.NeoSQLiteHandler, "_open_db_conn", make)
 
 
+def _not_a_cancelled_client(record: logging.LogRecord) -> bool:
+    exc_type = record.exc_info[0] if record.exc_info else None
+    return not (exc_type is not None and issubclass(exc_type, asyncio.CancelledError))
+
+
+def quiet_cancelled_clients() -> None:
+    """Leave asyncio's reports of client tasks cancelled at shutdown out of
+    the log (they are not errors)."""
+    logging.getLogger("asyncio").addFilter(_not_a_cancelled_client)
+
+
 def main() -> int:
+    quiet_cancelled_clients()
     apply_sqlite_tuning()
     apply_datetime_update_fix()
     apply_lean_inserts()
