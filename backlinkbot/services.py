@@ -127,7 +127,36 @@ def check_redis(url: str, *, origin: str, timeout: float = CHECK_TIMEOUT) -> Non
         client.close()
 
 
+def _refused(uri: str) -> str | None:
+    """Why no host of ``uri`` can be connected to, when each refuses at
+    once (nothing listens): pymongo would wait out its whole timeout."""
+    import socket
+
+    try:
+        nodes = pymongo.uri_parser.parse_uri(uri)["nodelist"]
+    except (pymongo.errors.PyMongoError, ValueError):
+        return None
+    if not nodes:  # mongodb+srv: the hosts come from DNS
+        return None
+    reasons = []
+    for host, port in nodes:
+        try:
+            with socket.create_connection((host, port), timeout=CHECK_TIMEOUT):
+                return None
+        except ConnectionRefusedError as exc:
+            reasons.append(f"{host}:{port}: {exc.strerror}")
+        except OSError:
+            return None  # not a plain refusal: let pymongo tell
+    return "; ".join(reasons)
+
+
 def check_mongodb(uri: str, *, origin: str, timeout: float = CHECK_TIMEOUT) -> None:
+    refused = _refused(uri)
+    if refused:
+        raise ServiceUnreachable(
+            f"cannot reach MongoDB at {mask_secrets(uri)} ({origin}): {refused}; "
+            + _hint("MONGODB_URI", origin)
+        )
     millis = int(timeout * 1000)
     try:
         client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
@@ -175,16 +204,17 @@ def _exported(values: dict[str, str]) -> Iterator[None]:
 
 @contextmanager
 def running_services(
-    *, announce: bool = True, need_redis: bool = True, need_mongodb: bool = True
+    *, announce: bool = True, need_redis: bool = False, need_mongodb: bool = True
 ) -> Iterator[None]:
     """Make sure ``REDIS_URL`` and ``MONGODB_URI`` point at live servers:
     the configured ones, or the embedded local service's (exported to
     ``os.environ`` for the block, so workers started in it use them too).
     Raises :class:`ServiceUnreachable` when one the command needs does not
-    answer."""
+    answer (MongoDB, unless ``need_mongodb`` is off; Redis only with
+    ``need_redis``: the graph's readers never use it)."""
     redis_url, mongo_uri = configured_url("REDIS_URL"), configured_url("MONGODB_URI")
     origins = {"redis": "REDIS_URL", "mongodb": "MONGODB_URI"}
-    if redis_url and mongo_uri:
+    if (redis_url or not need_redis) and (mongo_uri or not need_mongodb):
         _check(redis_url if need_redis else None, mongo_uri if need_mongodb else None, origins)
         yield
         return

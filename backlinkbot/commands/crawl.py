@@ -171,7 +171,7 @@ def _prepare_store() -> None:
 def run(args: argparse.Namespace) -> int:
     given, settings = _worker_settings(args)
     seeds = _seeds(args, settings)
-    with running_services():
+    with running_services(need_redis=True):
         server = open_redis()
         keys = crawl_keys()
         fresh = _start_fresh(args, server, keys)

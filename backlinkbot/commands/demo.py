@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ["MONGODB_DATABASE"] = DEMO_DATABASE
     os.environ["BACKLINKBOT_REDIS_PREFIX"] = DEMO_PREFIX
     console = Console()
-    with DemoWebServer(web) as server, running_services():
+    with DemoWebServer(web) as server, running_services(need_redis=True):
         print(f"demo web: {len(web.hosts)} sites, {len(web.resources)} URLs, served at "
               f"{server.url} (the workers' HTTP proxy)", file=sys.stderr)  # fmt: skip
         os.environ["http_proxy"] = server.url

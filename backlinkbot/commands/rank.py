@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     levels = LEVELS if args.level == "both" else (args.level,)
     progress = Progress(enabled=not args.json)
-    with running_services(announce=not args.json, need_redis=False):
+    with running_services(announce=not args.json):
         db = open_database()
         try:
             report = rank_database(

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     policy = RecrawlPolicy(
         max_age=args.older_than, confirm_after=args.confirm_after, batch=args.limit
     )
-    with running_services(announce=not args.json):
+    with running_services(announce=not args.json, need_redis=True):
         while True:
             status = _round(args, policy)
             if status or not args.every or args.dry_run:

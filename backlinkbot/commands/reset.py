@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
         if not answer:
             print("nothing done")
             return 1
-    with running_services(announce=False, need_mongodb=False):
+    with running_services(announce=False, need_redis=True, need_mongodb=False):
         reset_frontier(open_redis(), crawl_keys())
     print("frontier cleared")
     return 0

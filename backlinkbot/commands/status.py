@@ -9,6 +9,7 @@ taking requests (what it holds is finished); ``--unpause`` lets them go on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import time
 from dataclasses import dataclass
@@ -133,7 +134,7 @@ def render(
 
 
 def run(args: argparse.Namespace) -> int:
-    with running_services(announce=False, need_mongodb=False):
+    with running_services(announce=False, need_redis=True, need_mongodb=False):
         server = open_redis()
         keys = crawl_keys()
         if args.pause:
@@ -150,13 +151,12 @@ def run(args: argparse.Namespace) -> int:
             return 0
         before = first
         view = functools.partial(render, keys, worker_timeout=timeout)
-        with Live(view(first, None), console=console, auto_refresh=False) as live:
-            try:
-                while True:
-                    time.sleep(2.0)
-                    now = snapshot(server, keys)
-                    live.update(view(now, before), refresh=True)
-                    before = now
-            except KeyboardInterrupt:
-                pass
+        # Ctrl-C is how a watch ends: not an error, whenever it comes.
+        live = Live(view(first, None), console=console, auto_refresh=False)
+        with contextlib.suppress(KeyboardInterrupt), live:
+            while True:
+                time.sleep(2.0)
+                now = snapshot(server, keys)
+                live.update(view(now, before), refresh=True)
+                before = now
     return 0

@@ -76,10 +76,14 @@ standard encoder's time); documents it cannot write as neosqlite would (a
 NaN, an integer beyond 64 bits, a string that is not UTF-8) go the standard
 way.
 
-At shutdown, Python 3.11's asyncio streams report each client connection
-still open as an error with a ``CancelledError`` traceback (fixed in 3.12:
-the protocol's callback asks for the exception of a cancelled task); the
-launcher leaves those reports out of the log.
+nx-27017 stops on SIGTERM by raising ``SystemExit`` from its signal
+handler, wherever the server happens to be: inside a client's request that
+is reported as an unhandled error with a traceback. The launcher's handler
+cancels the server's main task instead, so it stops between two steps of
+the event loop. Python 3.11's asyncio streams then report each client
+connection still open as an error with a ``CancelledError`` traceback
+(fixed in 3.12: the protocol's callback asks for the exception of a
+cancelled task); the launcher leaves those reports out of the log.
 
 Nothing else changes; against a real MongoDB (``MONGODB_URI``) this module
 is not used.
@@ -110,6 +114,7 @@ except ImportError:  # pragma: no cover - a dependency of the embedded extra
 __all__ = [
     "apply_datetime_update_fix",
     "apply_flat_document_fast_paths",
+    "apply_graceful_stop",
     "apply_lean_inserts",
     "apply_projection_fast_path",
     "apply_sparse_single_field_indexes",
@@ -480,8 +485,32 @@ def quiet_cancelled_clients() -> None:
     logging.getLogger("asyncio").addFilter(_not_a_cancelled_client)
 
 
+def _stop_serving(signum: int, frame: Any) -> None:
+    """SIGTERM / SIGINT: cancel the server's main task (the one
+    ``asyncio.run`` waits for), so it ends between two steps of the loop."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not serving yet
+        raise SystemExit(0) from None
+    for task in asyncio.all_tasks(loop):
+        if getattr(task.get_coro(), "__name__", "") == "run_server":
+            loop.call_soon_threadsafe(task.cancel)
+            return
+    raise SystemExit(0)
+
+
+def apply_graceful_stop() -> None:
+    """Stop on SIGTERM / SIGINT by cancelling the server, not by raising
+    ``SystemExit`` inside whatever it was doing."""
+    from nx_27017 import daemon
+
+    # run_foreground looks the handler up when it installs it.
+    daemon._signal_exit_handler = _stop_serving
+
+
 def main() -> int:
     quiet_cancelled_clients()
+    apply_graceful_stop()
     apply_sqlite_tuning()
     apply_datetime_update_fix()
     apply_lean_inserts()
@@ -492,7 +521,11 @@ def main() -> int:
     from nx_27017.nx_27017 import main as nx_main
 
     sys.argv[0] = "nx-27017"
-    result = nx_main()
+    try:
+        result = nx_main()
+    except asyncio.CancelledError:  # stopped by _stop_serving
+        logging.getLogger("nx_27017").info("Stopped on a signal")
+        return 0
     return int(result or 0)
 
 
