@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +43,24 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def command_env(**values: str) -> dict[str, str]:
+    """This process's environment without the servers' variables (a
+    command run with it uses the embedded default), plus ``values``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
+    env.update(values)
+    return env
+
+
+def backlinkbot(
+    *args: str, env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would, without a terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "backlinkbot", *args], env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
 
 
 def crawl_env(

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,18 +11,9 @@ import pytest
 
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 
-from .crawling import crawl_env
+from .crawling import backlinkbot, command_env, crawl_env
 
 pytestmark = pytest.mark.e2e
-
-
-def backlinkbot(
-    *args: str, env: dict[str, str], timeout: float = 180
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backlinkbot", *args],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +28,7 @@ def server(web: SyntheticWeb) -> Iterator[DemoWebServer]:
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
-    env["BACKLINKBOT_DATA_DIR"] = str(tmp_path / "data")
-    return env
+    return command_env(BACKLINKBOT_DATA_DIR=str(tmp_path / "data"))
 
 
 def test_crawl_then_backlinks(

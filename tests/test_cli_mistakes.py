@@ -4,9 +4,7 @@ checked."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,25 +14,17 @@ import redis
 from backlinkbot.commands.seeds import parse_seeds
 from backlinkbot.connection import CrawlKeys
 
-from .crawling import crawl_env
+from .crawling import backlinkbot, command_env, crawl_env
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def env(redis_url: str, mongo_uri: str, redis_prefix: str, tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
-    base["BACKLINKBOT_DATA_DIR"] = str(tmp_path / "data")
+    base = command_env(BACKLINKBOT_DATA_DIR=str(tmp_path / "data"))
     return {**base, **crawl_env(
         redis_url=redis_url, mongo_uri=mongo_uri, database="mistakes", prefix=redis_prefix,
     )}  # fmt: skip
-
-
-def backlinkbot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backlinkbot", *args], env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int, text: str) -> None:

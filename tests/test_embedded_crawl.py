@@ -4,7 +4,6 @@ servers of their own, and the crawl ends with exactly the expected graph."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 from backlinkbot.embedded import LocalService
 
-from .crawling import FAST, diff_edges, stored_edges
+from .crawling import FAST, backlinkbot, command_env, diff_edges, stored_edges
 
 pytestmark = pytest.mark.e2e
 
@@ -38,19 +37,11 @@ def server(web: SyntheticWeb) -> Iterator[DemoWebServer]:
         yield running
 
 
-def command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backlinkbot", *args], env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-
-
 def test_status_and_recrawl_during_an_embedded_crawl(
     web: SyntheticWeb, server: DemoWebServer, local_data_dir: Path
 ) -> None:
     database = f"embedded_{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
-    env.update(
+    env = command_env(
         BACKLINKBOT_DATA_DIR=str(local_data_dir), MONGODB_DATABASE=database,
         http_proxy=server.url,
     )  # fmt: skip
@@ -73,10 +64,10 @@ def test_status_and_recrawl_during_an_embedded_crawl(
             assert time.monotonic() < deadline and crawl.poll() is None
             time.sleep(0.1)
 
-        status = command("status", "--interval", "0.2", env=env)
+        status = backlinkbot("status", "--interval", "0.2", env=env)
         assert status.returncode == 0, status.stderr
         assert "pages fetched" in status.stdout and "busy" in status.stdout
-        recrawl = command("recrawl", "--older-than", "0s", env=env)
+        recrawl = backlinkbot("recrawl", "--older-than", "0s", env=env)
         assert recrawl.returncode == 0, recrawl.stderr
         assert recrawl.stdout.startswith("queued "), recrawl.stdout
         assert "already running" in recrawl.stderr

@@ -19,20 +19,16 @@ from backlinkbot.embedded import EmbeddedMongo, EmbeddedRedis, LocalService, Ser
 from backlinkbot.embedded.servers import AOF_STARTUP_SLACK_BYTES
 from backlinkbot.embedded.service import ServiceInUse, _alive
 
+from .crawling import backlinkbot, command_env
 from .terminal import Terminal
 
 pytestmark = pytest.mark.e2e
 
 
-def backlinkbot(
-    *args: str, data_dir: Path, timeout: float = 120, **extra: str
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
-    env.update(BACKLINKBOT_DATA_DIR=str(data_dir), **extra)
-    return subprocess.run(
-        [sys.executable, "-m", "backlinkbot", *args],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+def services(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return backlinkbot(
+        "services", *args, env=command_env(BACKLINKBOT_DATA_DIR=str(data_dir)), timeout=120
+    )
 
 
 def wait_for(condition: object, timeout: float = 30.0) -> None:
@@ -43,7 +39,7 @@ def wait_for(condition: object, timeout: float = 30.0) -> None:
 
 
 def test_commands_share_one_service_and_never_unlink_its_socket(local_data_dir: Path) -> None:
-    first = backlinkbot("services", "start", data_dir=local_data_dir)
+    first = services("start", data_dir=local_data_dir)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("started Redis at unix://")
     service = LocalService(local_data_dir)
@@ -54,8 +50,7 @@ def test_commands_share_one_service_and_never_unlink_its_socket(local_data_dir: 
     assert os.getsid(state.redis.pid) == os.getsid(state.keeper)
 
     # Two more commands at once use the same servers; none starts its own.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
-    env["BACKLINKBOT_DATA_DIR"] = str(local_data_dir)
+    env = command_env(BACKLINKBOT_DATA_DIR=str(local_data_dir))
     argv = [sys.executable, "-m", "backlinkbot", "status", "--interval", "0.5"]
     runs = [
         subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -79,22 +74,22 @@ def test_commands_share_one_service_and_never_unlink_its_socket(local_data_dir: 
 
 
 def test_status_and_stop(local_data_dir: Path) -> None:
-    down = backlinkbot("services", "status", data_dir=local_data_dir)
+    down = services("status", data_dir=local_data_dir)
     assert down.returncode == 3 and "not running" in down.stdout
     service = LocalService(local_data_dir)
     with service.use("a test holding the service"):
-        up = backlinkbot("services", "status", data_dir=local_data_dir)
+        up = services("status", data_dir=local_data_dir)
         assert up.returncode == 0, up.stderr
         assert "Redis    unix://" in up.stdout and "MongoDB  mongodb://127.0.0.1:" in up.stdout
         assert "a test holding the service" in up.stdout
-        as_json = json.loads(backlinkbot("services", "--json", data_dir=local_data_dir).stdout)
+        as_json = json.loads(services("--json", data_dir=local_data_dir).stdout)
         assert as_json["running"] and len(as_json["users"]) == 1
-        refused = backlinkbot("services", "stop", data_dir=local_data_dir)
+        refused = services("stop", data_dir=local_data_dir)
         assert refused.returncode == 1 and "in use by" in refused.stdout
         with pytest.raises(ServiceInUse):
             service.stop()
         assert service.state() is not None
-    stopped = backlinkbot("services", "stop", data_dir=local_data_dir)
+    stopped = services("stop", data_dir=local_data_dir)
     assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped"
     assert service.state() is None
     assert not (local_data_dir / "run" / "state.json").exists()
@@ -185,8 +180,7 @@ def test_the_append_only_file_is_rewritten_when_it_outgrew_its_data(tmp_path: Pa
 def test_ctrl_c_at_the_terminal_reaches_the_command_not_the_servers(
     local_data_dir: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
-    env["BACKLINKBOT_DATA_DIR"] = str(local_data_dir)
+    env = command_env(BACKLINKBOT_DATA_DIR=str(local_data_dir))
     terminal = Terminal(["status", "--watch"], env)
     terminal.expect("workers")
     terminal.interrupt()
