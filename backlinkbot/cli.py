@@ -29,7 +29,9 @@ from backlinkbot.services import ServiceUnreachable
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("demo", "crawl", "backlinks", "recrawl", "rank", "status", "reset", "services")
+COMMANDS = (
+    "demo", "crawl", "backlinks", "serve", "recrawl", "rank", "status", "reset", "services",
+)
 
 
 class OneLineParser(argparse.ArgumentParser):

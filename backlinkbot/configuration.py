@@ -28,9 +28,11 @@ __all__ = [
 ]
 
 KNOWN_SETTINGS: frozenset[str] = frozenset(defaults.__all__)
-#: Variables of the deployment files that are not settings of a worker
-#: (deploy/compose.yaml reads BACKLINKBOT_WORKERS for its replica count).
-DEPLOYMENT_VARIABLES = frozenset({"BACKLINKBOT_WORKERS"})
+#: BACKLINKBOT_* variables that are not settings: the explorer's API token
+#: (``backlinkbot serve``) and deploy/compose.yaml's replica count.
+OTHER_VARIABLES = frozenset(
+    {"BACKLINKBOT_API_TOKEN", "BACKLINKBOT_API_TOKEN_FILE", "BACKLINKBOT_WORKERS"}
+)
 
 _PREFIX = len("BACKLINKBOT_")
 _SUFFIXES = sorted(name[_PREFIX:] for name in KNOWN_SETTINGS)
@@ -81,7 +83,7 @@ def unknown_setting_warnings(names: Iterable[str], where: str) -> list[str]:
     for name in sorted(set(names)):
         if not name.startswith("BACKLINKBOT_") or name in KNOWN_SETTINGS:
             continue
-        if name in DEPLOYMENT_VARIABLES:
+        if name in OTHER_VARIABLES:
             continue
         # Compared without the prefix, which every name shares.
         close = difflib.get_close_matches(name[_PREFIX:], _SUFFIXES, n=1, cutoff=0.6)

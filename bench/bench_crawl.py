@@ -30,6 +30,15 @@ times.
 
     python bench/bench_crawl.py --hosts 100 --pages 100 --repeat 3 --timeline
     python bench/bench_crawl.py --only ours1,ours2 --set BACKLINKBOT_SINK_BATCH_PAGES=500
+
+With ``--baseline DIR`` (a checkout of another commit with its own
+``.venv``, e.g. made by ``git worktree add``) one worker of that checkout
+takes its turn too, and the ratio of this tree's worker to it is printed:
+how a change moves the crawl's speed, measured in the same run.
+
+    git worktree add /tmp/base HEAD~5 && (cd /tmp/base && python3 -m venv .venv \
+        && .venv/bin/pip install -q -e '.[embedded]')
+    python bench/bench_crawl.py --only ours1 --baseline /tmp/base --repeat 5
 """
 
 from __future__ import annotations
@@ -132,11 +141,40 @@ def _show(name: str, responses: int, wall: float, cpu: float, servers: ServerCPU
 
 PLAIN, TEXTBOOK = "plain Scrapy", "textbook scrapy-redis"
 OURS = {1: "backlinkbot, 1 worker(s)", 2: "backlinkbot, 2 worker(s)"}
+BASELINE = "baseline, 1 worker"
+_OURS_SETTINGS = {"BACKLINKBOT_HOST_DELAY": "0", "LOG_LEVEL": "WARNING",
+                  "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.2"}  # fmt: skip
+
+# Run by the baseline checkout's own Python: its runner, its key names.
+_BASELINE_CHILD = """
+import json, os, sys
+import redis
+try:
+    from backlinkbot.connection import CrawlKeys
+except ImportError:
+    from backlinkbot.frontier.keys import CrawlKeys
+from backlinkbot.runner import CrawlOptions, reset_frontier, run_crawl
+from pathlib import Path
+job = json.loads(sys.argv[1])
+client = redis.Redis.from_url(os.environ["REDIS_URL"])
+keys = CrawlKeys(job["prefix"])
+reset_frontier(client, keys)
+cached = list(client.scan_iter(keys.prefix + ":robots:*"))
+if cached:
+    client.delete(*cached)
+client.rpush(keys.start_urls, *job["seeds"])
+options = CrawlOptions(workers=1, log_dir=Path(job["log_dir"]), progress_interval=0.1,
+                       settings=job["settings"])
+with open(os.devnull, "w") as quiet:
+    summary = run_crawl(client, keys, options, out=quiet)
+print(json.dumps({"responses": summary.stats.get("downloader/response_count", 0),
+                  "seconds": summary.seconds}))
+"""
 
 
 def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis.Redis,
            mongo_uri: str, tmp: Path, servers: ServerCPU, timeline: Timeline,
-           extra: dict[str, str], turn: int = 0,
+           extra: dict[str, str], turn: int = 0, baseline: Path | None = None,
            ) -> dict[str, tuple[int, float, float | None]]:  # fmt: skip
     """One run of each selected crawler, the order rotated by ``turn`` (so
     that no crawler always follows the heaviest one); name -> (responses,
@@ -144,7 +182,7 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
     results: dict[str, tuple[int, float, float | None]] = {}
     # Every round starts from empty databases: the same first crawl each time.
     with pymongo.MongoClient(mongo_uri) as mongo:
-        for name in ("textbook", "ours1", "ours2"):
+        for name in ("textbook", "ours1", "ours2", "base1"):
             mongo.drop_database(name)
     servers.lap()
     timeline.lap(0.0)
@@ -166,6 +204,19 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
         # Idle, waiting to close (MAX_IDLE_TIME_BEFORE_CLOSE): not crawl time.
         show(TEXTBOOK, int(got["responses"]), wall - got["idle_wait"], cpu, started)
 
+    def base() -> None:
+        assert baseline is not None
+        job = {"prefix": "benchbase", "seeds": seeds, "log_dir": str(tmp / "logsbase"),
+               "settings": {**_OURS_SETTINGS, **extra}}  # fmt: skip
+        cpu, started = _child_cpu(), time.time()
+        out = subprocess.run(
+            [str(baseline / ".venv" / "bin" / "python"), "-c", _BASELINE_CHILD, json.dumps(job)],
+            env={**env, "MONGODB_DATABASE": "base1", "BACKLINKBOT_REDIS_PREFIX": "benchbase"},
+            cwd=baseline, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        show(BASELINE, int(got["responses"]), float(got["seconds"]), cpu, started)
+
     def ours(workers: int) -> None:
         keys = CrawlKeys(f"bench{workers}")
         reset_frontier(client, keys)
@@ -176,9 +227,8 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
         client.rpush(keys.start_urls, *seeds)
         options = CrawlOptions(
             workers=workers, log_dir=tmp / f"logs{workers}", progress_interval=0.1,
-            settings={"BACKLINKBOT_HOST_DELAY": "0", "LOG_LEVEL": "WARNING",
-                      "BACKLINKBOT_IDLE_POLL_INTERVAL": "0.2", **extra},
-        )  # fmt: skip
+            settings={**_OURS_SETTINGS, **extra},
+        )
         os.environ.update({**env, "MONGODB_DATABASE": f"ours{workers}",
                            "BACKLINKBOT_REDIS_PREFIX": keys.prefix})  # fmt: skip
         cpu, started = _child_cpu(), time.time()
@@ -187,7 +237,7 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
         responses = summary.stats.get("downloader/response_count", 0)
         show(OURS[workers], responses, summary.seconds, cpu, started)
 
-    steps = {"plain": plain, "textbook": textbook,
+    steps = {"plain": plain, "textbook": textbook, "base1": base,
              "ours1": lambda: ours(1), "ours2": lambda: ours(2)}  # fmt: skip
     chosen = [name for name in steps if name in runs]
     turn %= max(1, len(chosen))
@@ -213,8 +263,15 @@ def main() -> None:
         help="nginx logs when it answers; print each run's first and last response"
              " and its steady rate (10th to 90th percentile), and their ratios",
     )  # fmt: skip
+    parser.add_argument(
+        "--baseline", type=Path, metavar="DIR",
+        help="a checkout of another commit, with its own .venv: its one worker runs too",
+    )  # fmt: skip
     args = parser.parse_args()
     runs = args.only.split(",")
+    if args.baseline is not None:
+        args.baseline = args.baseline.resolve()
+        runs.append("base1")
     extra = dict(item.split("=", 1) for item in args.set)
     print(f"web: {args.hosts} hosts x {args.pages} pages", flush=True)
     rates: dict[str, list[float]] = {}
@@ -244,7 +301,7 @@ def main() -> None:
                         print(f"round {number}", flush=True)
                     for name, (responses, wall, rate_steady) in _round(
                         runs, seeds, env, client, mongo_uri, tmp, servers, timeline, extra,
-                        turn=number - 1,
+                        turn=number - 1, baseline=args.baseline,
                     ).items():  # fmt: skip
                         rates.setdefault(name, []).append(responses / wall)
                         if rate_steady is not None:
@@ -274,6 +331,8 @@ def _compare(rates: dict[str, list[float]], medians: bool, kind: str) -> None:
                 print(f"{kind}1 worker / {peer}: {one / rate[peer]:.2f}x")
         if OURS[2] in rate:
             print(f"{kind}2 workers / 1 worker: {rate[OURS[2]] / one:.2f}x")
+        if BASELINE in rate:
+            print(f"{kind}1 worker / baseline: {one / rate[BASELINE]:.3f}x")
 
 
 if __name__ == "__main__":

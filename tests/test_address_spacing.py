@@ -15,7 +15,7 @@ from backlinkbot.connection import CrawlKeys
 from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_REQUEST, ROBOTS_WAITED
 from backlinkbot.embedded.servers import free_port
-from backlinkbot.frontier.queue import IP_SPACED
+from backlinkbot.frontier.spacing import IP_SPACED
 
 DELAY = 0.4
 ADDRESSES = {"a.example": "192.0.2.1", "b.example": "192.0.2.1", "c.example": "192.0.2.2"}
@@ -77,7 +77,8 @@ def test_hosts_sharing_an_address_take_turns_across_workers(
     seconds, micros = redis_client.time()
     free = float(redis_client.hget(keys.ip_ready, "192.0.2.1"))
     assert 0 < free - (seconds + micros / 1e6) <= DELAY
-    assert sum(w.stats.get_value("backlinkbot/frontier/address_waits", 0) for w in workers) == 1
+    waits = [w.spacing.stats.get_value("backlinkbot/frontier/address_waits", 0) for w in workers]
+    assert sum(waits) == 1
 
 
 def test_requests_the_frontier_spaced_pass_but_robots_txt_does_not(
@@ -136,5 +137,5 @@ def test_redis_away_lets_requests_pass_and_counts(redis_prefix: str) -> None:
     worker = _middleware(f"redis://127.0.0.1:{free_port()}/0", redis_prefix)
     (at,) = _sent_at([worker], [(0, Request("http://a.example/"))])
     assert at < 1.0
-    assert worker.stats.get_value("backlinkbot/frontier/redis_errors") == 1
-    assert worker.outage.waiting()
+    assert worker.spacing.stats.get_value("backlinkbot/frontier/redis_errors") == 1
+    assert worker.spacing.outage.waiting()

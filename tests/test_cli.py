@@ -82,3 +82,4 @@ def test_demo_runs_on_the_embedded_default(tmp_path: Path, local_data_dir: Path)
     assert "MongoDB-wire server" in done.stderr
     assert "crawl finished in" in done.stdout
     assert "live backlinks from" in done.stdout and "Referring domains" in done.stdout
+    assert "backlinkbot serve" in done.stdout  # how to open it in the explorer

@@ -75,7 +75,7 @@ def test_workers_read_every_setting_from_the_environment_and_s_wins() -> None:
 def test_unknown_names_get_the_closest_known_one() -> None:
     assert unknown_setting_warnings(
         ["BACKLINKBOT_MAX_PAGE", "BACKLINKBOT_MAX_PAGES", "BACKLINKBOT_WORKERS", "DEPTH_LIMIT",
-         "BACKLINKBOT_ZZZ"],
+         "BACKLINKBOT_API_TOKEN", "BACKLINKBOT_ZZZ"],
         "in the test",
     ) == [
         "unknown setting BACKLINKBOT_MAX_PAGE in the test; did you mean BACKLINKBOT_MAX_PAGES?",

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import IO, Any
 
 from rich.console import Console
@@ -23,14 +24,12 @@ from rich.text import Text
 
 from backlinkbot.services import open_database, running_services
 from backlinkbot.storage.queries import (
+    LINK_COLUMNS,
+    Graph,
     Target,
-    anchors,
-    backlinks,
-    lost_links,
-    new_links,
-    one_per_domain,
+    anchor_text,
+    parse_since,
     parse_target,
-    referring_domains,
 )
 
 help = (
@@ -38,30 +37,15 @@ help = (
     "its referring domains and anchors"
 )
 
-#: Columns of a link row in CSV output (and in JSON, when present).
-LINK_COLUMNS = (
-    "src", "dst", "anchor", "alt", "image", "kind", "nofollow", "ugc", "sponsored", "section",
-    "src_domain", "src_ip", "first_seen", "last_seen", "lost_at", "lost_reason",
-    "unconfirmed_since", "restored",
-)  # fmt: skip
 REPORTS = ("lost", "new", "referring_domains", "anchors", "one_per_domain")
-#: Default window of --new without --since.
-NEW_WINDOW = timedelta(days=30)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def since_value(text: str) -> datetime:
     """An ISO date or time (UTC unless it says otherwise), or ``Nd`` days ago."""
-    text = text.strip()
-    if text.endswith("d") and text[:-1].isdigit():
-        return datetime.now(UTC) - timedelta(days=int(text[:-1]))
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a date such as 2026-01-31 or 30d, got {text!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,25 +87,20 @@ def _opt(args: argparse.Namespace, name: str, default: Any = False) -> Any:
     return getattr(args, name, default)
 
 
-def _sorted_domains(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
-    if sort == "rating":
-        rows.sort(key=lambda r: (-(r["rating"] or 0.0), -r["links"], r["domain"]))
-    return rows
-
-
 def report(db: Any, args: argparse.Namespace) -> dict[str, Any]:
     """The default report: live backlinks and referring domains (the
     backlinks as a lazy iterator)."""
     target = parse_target(args.target, kind=args.by)
     dofollow = _opt(args, "dofollow")
-    domains = _sorted_domains(referring_domains(db, target, dofollow=dofollow), args.sort)
+    graph = Graph(db)
+    domains = graph.referring_domains(target, dofollow=dofollow, sort=args.sort)
     return {
         "target": target.value,
         "by": target.kind,
         "live_backlinks": sum(r["links"] for r in domains),
         "referring_domains_count": len(domains),
         "referring_domains": domains,
-        "backlinks": backlinks(db, target, limit=args.limit, dofollow=dofollow),
+        "backlinks": graph.links(target, limit=args.limit, dofollow=dofollow),
     }
 
 
@@ -130,17 +109,19 @@ def rows_of(
 ) -> Iterable[dict[str, Any]]:
     """The rows of one report (``REPORTS``); link listings are streamed."""
     dofollow, limit = _opt(args, "dofollow"), args.limit
+    graph = Graph(db)
     if name == "lost":
-        return lost_links(db, target, since=args.since or EPOCH, limit=limit, dofollow=dofollow)
+        return graph.links(target, status="lost", since=args.since, limit=limit,
+                           dofollow=dofollow)  # fmt: skip
     if name == "new":
-        since = args.since or datetime.now(UTC) - NEW_WINDOW
-        return new_links(db, target, since=since, limit=limit, dofollow=dofollow)
+        return graph.links(target, status="new", since=args.since, limit=limit,
+                           dofollow=dofollow)  # fmt: skip
     if name == "one_per_domain":
-        return one_per_domain(db, target, limit=limit, dofollow=dofollow)
+        return graph.one_per_domain(target, limit=limit, dofollow=dofollow)
     rows = (
-        _sorted_domains(referring_domains(db, target, dofollow=dofollow), args.sort)
+        graph.referring_domains(target, dofollow=dofollow, sort=args.sort)
         if name == "referring_domains"
-        else anchors(db, target, dofollow=dofollow)
+        else graph.anchors(target, dofollow=dofollow)
     )
     return rows[:limit] if limit else rows
 
@@ -148,10 +129,6 @@ def rows_of(
 def _flags(link: dict[str, Any]) -> str:
     flags = [f for f in ("nofollow", "ugc", "sponsored") if link.get(f)]
     return ",".join(flags) or "follow"
-
-
-def _anchor(link: dict[str, Any]) -> str:
-    return link.get("anchor") or (f"[img] {link.get('alt', '')}" if link.get("image") else "")
 
 
 def _day(value: Any) -> str:
@@ -168,7 +145,7 @@ def links_table(title: str, links: Iterable[dict[str, Any]], *, show_target: boo
         reason = link.get("lost_reason") or (
             f"unconfirmed ({link['unconfirmed_reason']})" if link.get("unconfirmed_since") else ""
         )
-        cells = [link["src"], *([link["dst"]] if show_target else []), _anchor(link),
+        cells = [link["src"], *([link["dst"]] if show_target else []), anchor_text(link),
                  link["kind"], _flags(link), _day(link.get("first_seen")),
                  _day(link.get("last_seen")), _day(link.get("lost_at")), reason]  # fmt: skip
         # Text from the web is never read as console markup.
@@ -218,18 +195,50 @@ def write_json(
     out.write("\n]}\n")
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Iterable[str] | None) -> None:
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any, neutralize: bool) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if neutralize and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_lines(
+    rows: Iterable[dict[str, Any]],
+    columns: Iterable[str] | None,
+    *,
+    neutralize: bool = False,
+) -> Iterator[str]:
+    """CSV text of ``rows``, a few lines at a time, as they come: the header
+    is ``columns`` (default: the first row's keys; nothing without rows or
+    columns). ``neutralize`` prefixes with ``'`` the text cells a spreadsheet
+    would run as a formula (text from crawled pages)."""
+    buffer = io.StringIO()
     writer: Any = None
+    header = list(columns) if columns is not None else None
     for row in rows:
         if writer is None:
-            writer = csv.DictWriter(out, fieldnames=list(columns or row), extrasaction="ignore",
-                                    lineterminator="\n")  # fmt: skip
+            writer = csv.DictWriter(buffer, fieldnames=header or list(row),
+                                    extrasaction="ignore", lineterminator="\n")  # fmt: skip
             writer.writeheader()
-        writer.writerow(
-            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
-        )
-    if writer is None and columns:
-        csv.writer(out, lineterminator="\n").writerow(list(columns))
+        writer.writerow({k: _cell(v, neutralize) for k, v in row.items()})
+        if buffer.tell() > 16384:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if writer is None and header:
+        csv.writer(buffer, lineterminator="\n").writerow(header)
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: Iterable[str] | None) -> None:
+    for text in csv_lines(rows, columns):
+        out.write(text)
 
 
 def output(db: Any, args: argparse.Namespace, out: IO[str], *, width: int | None = None) -> None:

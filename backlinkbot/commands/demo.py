@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers", type=at_least(1), default=2, help="worker processes (default 2)"
     )
     parser.add_argument("--seed", type=int, default=1, help="which demo web to generate")
+    parser.add_argument("--serve", action="store_true",
+                        help="then serve the demo graph in the explorer")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,4 +90,17 @@ def run(args: argparse.Namespace) -> int:
         print_tables(report(db, query), console)
         print(f"\nThe demo graph stays in database {DEMO_DATABASE!r}; query it again with:")
         print(f"  MONGODB_DATABASE={DEMO_DATABASE} backlinkbot backlinks {target} --sort rating")
+        page = f"report?target={target}"
+        if not getattr(args, "serve", False):
+            print("and open it in the explorer (a web report and a JSON API) with:")
+            print(f"  MONGODB_DATABASE={DEMO_DATABASE} backlinkbot serve")
+            print(f"at the address it prints, followed by /{page}")
+            print("(or run `backlinkbot demo --serve`, which serves it right away)")
+            return 0
+        from backlinkbot.commands.serve import serve
+
+        db.client.close()
+        print("\nServing the demo graph in the explorer; Ctrl-C stops it.")
+        serve(host="127.0.0.1", port=0, token=None,
+              on_listen=lambda url: print(f"  open {url}{page}", flush=True))  # fmt: skip
     return 0

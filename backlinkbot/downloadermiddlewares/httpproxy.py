@@ -1,14 +1,9 @@
 """Forward proxies from the environment, with ``no_proxy`` read once.
 
-Scrapy's ``HttpProxyMiddleware`` reads ``http_proxy`` / ``https_proxy`` once,
-when it starts, but asks ``urllib``'s ``proxy_bypass`` about ``no_proxy`` for
-every request, and that call decodes the whole process environment each time:
-a few percent of a worker's CPU when it crawls through an egress proxy. This
-subclass reads ``no_proxy`` together with the proxies, when it starts, and
-remembers the answer for each host name. What it decides is what Scrapy's
-decides on Linux: the same proxy for the same request, ``no_proxy`` matched
-by the same ``urllib`` function; a change to the environment made after the
-crawl started is not seen (as with Scrapy's own proxies).
+Scrapy's ``HttpProxyMiddleware`` asks ``urllib.proxy_bypass`` about
+``no_proxy`` for every request, which decodes the whole process environment
+each time. This subclass reads ``no_proxy`` with the proxies when it starts
+and remembers the answer per host name; it decides what Scrapy's decides.
 """
 
 from __future__ import annotations

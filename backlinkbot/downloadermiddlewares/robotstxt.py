@@ -1,31 +1,11 @@
 """robots.txt for every request: cached cluster-wide, RFC 9309 status rules.
 
-Extends Scrapy 2.19's ``RobotsTxtMiddleware`` (protego parser) in three ways:
-
-- **Every waiting request is checked.** Requests for a host that arrive while
-  its robots.txt is being fetched all wait on one ``Deferred``; under the
-  asyncio reactor each waiter turns it into a ``Future``, which consumes its
-  result, so in Scrapy only the first waiter gets the parser and the others
-  go through unchecked. Here each waiter reads the parser from the cache once
-  the wait is over.
-- **Status codes as RFC 9309 section 2.3.1 says** (Scrapy parses any body):
-  2xx is parsed; redirects are followed (five hops at most); 4xx means
-  "allow all"; 5xx and a timeout mean "unreachable": full disallow for
-  ``BACKLINKBOT_ROBOTS_RETRY_SECONDS``, then robots.txt is fetched again.
-  Other network errors allow all: the host is down, and the page's own fetch
-  will record the error.
-- **One fetch per host for the whole cluster.** The outcome is stored in
-  Redis (``<prefix>:robots:<scheme>://<host:port>``: the rules of one origin,
-  RFC 9309 section 2.3, where Scrapy keys them by host and port alone) for
-  ``BACKLINKBOT_ROBOTS_CACHE_SECONDS``
-  (the retry delay for an unreachable file) and every worker reads it before
-  fetching; the in-process cache expires with it. Workers that reach a new
-  host while its robots.txt is still on its way to another worker fetch it
-  too (3 of 100 hosts in a two-worker run of the benchmark web, where the
-  host delay is 0; a host delay longer than the fetch rules it out). A
-  ``Crawl-delay`` for our user agent goes to the hash
-  ``<prefix>:crawl_delay`` (host -> seconds), where the frontier reads it
-  for cluster-wide politeness.
+Extends Scrapy 2.19's ``RobotsTxtMiddleware`` (protego parser): every request
+that waited for a host's robots.txt is checked (under asyncio Scrapy checks
+only the first waiter); status codes follow RFC 9309 section 2.3.1 (4xx
+allows all, 5xx and timeouts disallow all for a while); the outcome of each
+origin is cached in Redis for the whole cluster, and a ``Crawl-delay`` goes
+to ``<prefix>:crawl_delay`` for the frontier's spacing (docs/SAFETY.md).
 """
 
 from __future__ import annotations

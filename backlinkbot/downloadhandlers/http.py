@@ -1,40 +1,8 @@
-"""HTTP(S) downloads that keep their connections to a proxy and reuse their
-Twisted agents.
-
-Scrapy's handler keeps at most ``CONCURRENT_REQUESTS_PER_DOMAIN`` idle
-connections per server it connects to. Crawling directly, that is right: no
-more requests than that go to one host at a time. Through a forward proxy
-(``http_proxy``, an egress gateway), every request goes to the same server,
-so all but a few of ``CONCURRENT_REQUESTS`` connections were closed after
-each response and a new TCP connection opened for the next one. This handler
-lets the pool keep up to ``CONCURRENT_REQUESTS`` idle connections per server,
-which changes nothing for direct crawling (a host never has more requests in
-flight than its own limit) and reuses proxy connections.
-
-Scrapy also builds a new Twisted agent (a direct, proxy or tunnelling one)
-for every request, from the same few inputs: the proxy, whether the URL is
-https, the proxy credentials of a tunnel, the bind address and the timeout.
-An agent holds only those settings and the shared connection pool, so this
-handler keeps the agents it built, keyed by exactly those inputs, and hands
-the same one to every request that would have got an equal one. That was
-about 2% of a worker's reactor thread.
-
-Each Twisted agent in turn builds a new endpoint (the host name IDNA-encoded
-anew) for every request, also when the pool has a connection for it. A
-plain-http endpoint only holds where to connect and is made to connect many
-times, so the reused agents keep theirs per scheme, host and port (the proxy
-agent has one: the proxy's); another 1.5%. TLS and tunnelling endpoints are
-built per request as before (a tunnel's endpoint holds the state of its one
-connection).
-
-Just before a request is handed to its agent (after every downloader
-middleware and after Scrapy's per-domain download slot), the handler keeps
-the frontier's host and address spacing for it if it is being sent late
-(:class:`~backlinkbot.downloadhandlers.latesends.LateSendSpacing`); and
-when the pool has no connection for it, it looks again once the new
-connection is open, since opening one can take a while on a loaded machine
-or a distant server. (A TLS handshake comes after that look.)
-"""
+"""Scrapy's HTTP(S) download handler, keeping more idle connections (for a
+forward proxy), reusing its Twisted agents and plain-http endpoints, and
+keeping the frontier's spacing for requests sent late
+(:meth:`backlinkbot.frontier.spacing.Spacing.before_send`), just before a
+request is handed to its agent and again once a new connection is open."""
 
 from __future__ import annotations
 
@@ -53,8 +21,7 @@ from scrapy.utils.deprecate import warn_on_deprecated_spider_attribute
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.web.client import HTTPConnectionPool
 
-from backlinkbot.downloadhandlers.latesends import LateSendSpacing
-from backlinkbot.frontier.queue import TURN
+from backlinkbot.frontier.spacing import Spacing, has_turn
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
@@ -85,7 +52,8 @@ def _agent_key(request: Request, timeout: float) -> tuple[Any, ...]:
 
 
 class _ReusingAgent(_ScrapyAgent):
-    """Scrapy's per-download agent, taking its Twisted agent from a cache."""
+    """Scrapy's per-download agent, taking its Twisted agent from a cache
+    (a Twisted agent holds only the inputs in its key and the shared pool)."""
 
     def __init__(self, *, agents: dict[tuple[Any, ...], Agent], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -104,13 +72,14 @@ class _ReusingAgent(_ScrapyAgent):
 
 
 def _reuse_http_endpoints(agent: Agent) -> None:
-    """Make ``agent`` build one endpoint per plain-http scheme, host and port."""
+    """Make ``agent`` build one endpoint per plain-http scheme, host and port
+    (the host name is not IDNA-encoded anew for every request)."""
     build: Callable[[URI], IStreamClientEndpoint] = agent._getEndpoint
     endpoints: dict[tuple[bytes, bytes, int], IStreamClientEndpoint] = {}
 
     def endpoint(uri: URI) -> IStreamClientEndpoint:
         if uri.scheme != b"http":
-            return build(uri)
+            return build(uri)  # TLS endpoints are built per request, as Scrapy does
         key = (uri.scheme, uri.host, uri.port)
         found = endpoints.get(key)
         if found is None:
@@ -128,9 +97,9 @@ class _SpacingConnectionPool(HTTPConnectionPool):
     the handler is handing to its agent, which asks the pool for a
     connection at once)."""
 
-    def __init__(self, reactor: IReactorTime, late_sends: LateSendSpacing) -> None:
+    def __init__(self, reactor: IReactorTime, spacing: Spacing) -> None:
         super().__init__(reactor, persistent=True)  # type: ignore[no-untyped-call]
-        self.late_sends = late_sends
+        self.spacing = spacing
         self.sending: Request | None = None
 
     def _newConnection(
@@ -140,12 +109,14 @@ class _SpacingConnectionPool(HTTPConnectionPool):
         # Twisted retries on a new one: no request is being handed out then.
         request, self.sending = self.sending, None
         opening = super()._newConnection(key, endpoint)
-        if request is None or not request.meta.get(TURN):
+        if request is None or not has_turn(request):
             return opening
 
         async def spaced(connection: HTTP11ClientProtocol) -> HTTP11ClientProtocol:
             try:
-                await self.late_sends.before_send(request)
+                # Opening a connection can take a while on a loaded machine
+                # or to a distant server: look at the spacing again.
+                await self.spacing.before_send(request)
             except BaseException:
                 # Cancelled (the download timed out while it waited): the
                 # connection was never used and goes back to no pool.
@@ -162,9 +133,11 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
         from twisted.internet import reactor
 
         settings = crawler.settings
-        self._late_sends = LateSendSpacing.from_crawler(crawler)
-        pool = _SpacingConnectionPool(reactor, self._late_sends)
+        self._spacing = Spacing.from_crawler(crawler)
+        pool = _SpacingConnectionPool(reactor, self._spacing)
         pool._factory = self._pool._factory
+        # Through a forward proxy every request goes to one server; crawling
+        # directly, a host never has more than its own limit in flight.
         pool.maxPersistentPerHost = max(
             settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
             settings.getint("CONCURRENT_REQUESTS"),
@@ -173,7 +146,8 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
         self._agents: dict[tuple[Any, ...], Agent] = {}
 
     async def download_request(self, request: Request) -> Response:
-        await self._late_sends.before_send(request)
+        # After every downloader middleware and Scrapy's download slot.
+        await self._spacing.before_send(request)
         # As HTTP11DownloadHandler.download_request, with the reusing agent.
         spider = self._crawler.spider
         if hasattr(spider, "download_maxsize"):

@@ -1,15 +1,8 @@
 """Cluster-wide stats and worker heartbeats in Redis.
 
-Every ``BACKLINKBOT_STATS_INTERVAL`` seconds each worker adds the change of
-its counters since the last push to the crawl's stats hash with ``HINCRBY``
-(atomic, so workers never overwrite each other, unlike read-then-write), in
-one pipelined round trip that also refreshes its heartbeat. ``backlinkbot
-crawl`` and ``backlinkbot status`` read the hash.
-
-While Redis cannot be reached, a push fails (counted under
-``backlinkbot/frontier/redis_errors``, a warning now and then) and the next
-one carries the changes of both: counters are never lost, and never raised.
-The push is one MULTI/EXEC transaction, so Redis applies all of it or none.
+Every ``BACKLINKBOT_STATS_INTERVAL`` seconds each worker adds the change of its
+counters to the crawl's stats hash (``HINCRBY`` in one MULTI/EXEC, with its
+heartbeat). A push that fails is carried by the next: counters are never lost.
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
-"""Prometheus metrics of one worker, served over HTTP.
+"""Prometheus metrics of one worker, served over HTTP (``BACKLINKBOT_METRICS_PORT``).
 
-With ``BACKLINKBOT_METRICS_PORT`` set (0, the default, disables it), the worker
-serves ``/metrics`` on that port (on ``BACKLINKBOT_METRICS_ADDRESS``). Values
-are read when Prometheus scrapes, in the HTTP server's thread, so the crawl's
-event loop never waits for them:
-
-- from this worker's Scrapy stats: pages fetched and failed, responses by
-  status, links stored, sink retries / spills / rejects, frontier leases
-  acknowledged, reaped (expired) and released, and every other numeric stat
-  as ``backlinkbot_scrapy_stat{stat="..."}``;
-- the current fetch rate (pages/s over the last minute) and the sink's
-  backlog (pages waiting for MongoDB, in memory and on disk);
-- from the shared Redis frontier (one pipelined round trip per scrape): queued
-  and leased requests, hosts, waiting seeds, live and busy workers.
-
-Several workers on one machine: each takes the first free port of
-``BACKLINKBOT_METRICS_PORT`` ... ``+ BACKLINKBOT_METRICS_PORT_SPAN - 1`` and
-logs it (and stores it in the stats as ``backlinkbot/metrics/port``).
+Values are read when Prometheus scrapes, in the HTTP server's thread, from
+the worker's stats and the shared frontier; the metrics are listed in
+docs/DEPLOYMENT.md. Several workers on one machine take the first free port
+of ``BACKLINKBOT_METRICS_PORT_SPAN`` ports.
 """
 
 from __future__ import annotations

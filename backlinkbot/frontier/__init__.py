@@ -7,5 +7,6 @@
 - :mod:`.leases`: requests handed out stay in Redis until done; reaper.
 - :mod:`.dupefilter`, :mod:`.bloom`: seen-URL Bloom filter (``DUPEFILTER_CLASS``).
 - :mod:`.cluster`: which workers are busy, and when the crawl is finished.
-- :mod:`.turns`: waiting for a host's or an address's turn before sending.
+- :mod:`.spacing`: per-host and per-IP spacing beyond the pop: turns kept
+  when a request is sent, host addresses.
 """

@@ -1,16 +1,11 @@
-"""Bloom filter geometry and bit positions (pure functions).
+"""Bloom filter geometry and bit positions of the seen-URL filter (pure functions).
 
-The seen-URL filter is a Bloom filter kept in Redis bitmaps. Its size follows
-from the expected number of URLs ``n`` and the false-positive rate ``p``
-(Bloom 1970; Kirsch & Mitzenmacher 2006 for double hashing):
-
-1. bits ``m = ceil(-n ln p / (ln 2)^2)``, hashes ``k = round(m / n * ln 2)``;
-2. a filter larger than one Redis string (2^32 bits) is split into shards of
-   equal size; a URL's bits all live in one shard, chosen by its hash;
+1. bits ``m = ceil(-n ln p / (ln 2)^2)``, hashes ``k = round(m / n * ln 2)``
+   (Bloom 1970);
+2. a filter larger than one Redis string (2^32 bits) is split into equal
+   shards, a URL's bits all in the shard its hash picks;
 3. the ``k`` positions are ``h1 + i * h2 (mod bits per shard)`` from one
-   128-bit BLAKE2b digest of the URL.
-
-At 10 million URLs and p = 0.001 that is 14.4 bits (1.8 bytes) per URL.
+   128-bit BLAKE2b digest (Kirsch & Mitzenmacher 2006).
 """
 
 from __future__ import annotations

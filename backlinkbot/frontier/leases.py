@@ -1,30 +1,11 @@
 """Leases: a request handed to a worker stays in Redis until it is done.
 
-The queue's pop moves a request into ``<prefix>:leased`` (lease id -> expiry,
-Redis server time) and ``<prefix>:lease_data`` (lease id -> host, score and
-the serialized request) in the same Lua script that takes it from its host
-queue. This worker then:
-
-- renews its leases every ``BACKLINKBOT_LEASE_TIMEOUT / 3`` seconds;
-- acknowledges (deletes) a lease once the page of its request is stored in
-  MongoDB (the sink's ``pages_stored`` signal), or once the request ended
-  without a page (forbidden by robots.txt, dropped by a policy middleware,
-  its item dropped by a pipeline);
-- returns the leases it still holds to the queue when it closes.
-
-A worker that dies (``kill -9``, a lost machine) stops renewing; any worker's
-reaper moves its expired leases back to their host queues, atomically, and
-another worker fetches them. Nothing handed out is lost, at the price of an
-occasional second fetch of a page (the graph writes are idempotent).
-
-An acknowledgement is only valid on the Redis server run the page's links
-were queued on: a restarted (or failed-over) server may have lost the last
-writes before it went away, those links among them. So this worker notes
-the server's ``run_id`` (:meth:`Leases.learn_server`) and the acknowledging
-script checks it; on another server it deletes nothing and this worker gives
-up every lease it holds (:class:`ServerChanged`): they expire, are reaped and
-their pages fetched again. A failed acknowledgement (Redis away) keeps the
-leases held, to be renewed and acknowledged again later.
+The queue's pop moves a request into ``<prefix>:leased`` and
+``<prefix>:lease_data``; this worker renews its leases, acknowledges them
+once their pages are stored, and returns the rest when it closes. Any
+worker's reaper puts expired leases back in their host queues. An
+acknowledgement only counts on the Redis server run the page's links were
+queued on (docs/FRONTIER.md, "Nothing is lost: leases").
 """
 
 from __future__ import annotations

@@ -12,24 +12,18 @@ pops, atomically:
    and counts it against the cluster's page budget;
 4. reschedules the host at now + its delay: robots.txt ``Crawl-delay`` from
    ``<prefix>:crawl_delay`` when known, else ``BACKLINKBOT_HOST_DELAY``;
-5. with ``BACKLINKBOT_IP_DELAY``, also spaces the hosts that share an IP
-   address: a host whose address (``<prefix>:host_ip``, learned from
-   responses by :class:`~backlinkbot.extensions.hostaddresses.HostAddresses`)
-   was used less than that long ago waits until the address is free
-   (``<prefix>:ip_ready``), and the host just served goes behind the others
-   waiting for it. A host whose address is not known yet gets one request
-   per IP delay, marked as not spaced by address (no ``IP_SPACED`` in its
-   meta): the worker resolves its host and spaces it by the address before
-   it is sent (:class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`).
+5. with ``BACKLINKBOT_IP_DELAY``, also spaces the hosts that share a known
+   IP address (``<prefix>:host_ip``, ``<prefix>:ip_ready``).
 
-So the spacing holds for all workers together, hosts are served round-robin
-by readiness (one huge site cannot starve the others), and a request is
-always queued, leased, or done. Pushes are batched: :meth:`push_many` checks
-a batch against the Bloom dupefilter and queues the new ones in one call,
-counting them per host in ``<prefix>:host_pages``: once a host has
-``BACKLINKBOT_MAX_HOST_PAGES`` requests, its further new URLs are marked
-seen but not queued (the per-host budget, exact and cluster-wide, at no
-memory in the workers).
+So the spacing holds for all workers together (the rest of it, and the
+turns each request carries, are :mod:`.spacing`'s), hosts are served
+round-robin by readiness (one huge site cannot starve the others), and a
+request is always queued, leased, or done. Pushes are batched:
+:meth:`push_many` checks a batch against the Bloom dupefilter and queues the
+new ones in one call, counting them per host in ``<prefix>:host_pages``:
+once a host has ``BACKLINKBOT_MAX_HOST_PAGES`` requests, its further new
+URLs are marked seen but not queued (the per-host budget, exact and
+cluster-wide, at no memory in the workers).
 """
 
 from __future__ import annotations
@@ -46,6 +40,7 @@ from backlinkbot.urlnorm import url_host
 
 from .leases import Leases
 from .serializer import request_to_dict
+from .spacing import IP_SPACED, TURN, ip_delay_setting, mark_popped
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -169,20 +164,6 @@ end
 return {out, spaced, turns, tostring(now)}
 """
 
-#: ``Request.meta`` key of a request the pop spaced by its host's address.
-IP_SPACED = "backlinkbot_ip_spaced"
-
-#: ``Request.meta`` key of the turns a spaced request was given:
-#: ``[asked, host at, host delay, address at, IP delay]``: when the worker
-#: asked for it (its ``time.monotonic()``); the pop's time (Redis ``TIME``)
-#: and the seconds until its host's next turn; and, once it has a turn of its
-#: address (from the pop, or from
-#: :class:`~backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing`
-#: before it is sent), that turn's time and the IP delay (else 0 and 0).
-#: :class:`~backlinkbot.downloadhandlers.latesends.LateSendSpacing`
-#: moves the turns on when the request is sent late.
-TURN = "backlinkbot_turn"
-
 #: What :meth:`FrontierQueue.push_many` did with each request.
 SEEN, QUEUED, OVER_BUDGET = 0, 1, 2
 
@@ -239,7 +220,7 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         self.max_pages = settings.getint("BACKLINKBOT_MAX_PAGES")
         self.max_host_pages = settings.getint("BACKLINKBOT_MAX_HOST_PAGES")
         self.host_delay = settings.getfloat("BACKLINKBOT_HOST_DELAY")
-        self.ip_delay = max(0.0, settings.getfloat("BACKLINKBOT_IP_DELAY"))
+        self.ip_delay = ip_delay_setting(settings)
         self.leases = Leases(
             server, self.keys, self.worker, timeout=settings.getfloat("BACKLINKBOT_LEASE_TIMEOUT")
         )
@@ -361,14 +342,10 @@ class FrontierQueue(PriorityQueue):  # type: ignore[misc]
         answers = zip(taken.encoded, taken.spaced, taken.turns, taken.ids, strict=False)
         for data, by_address, turn, lease in answers:
             request: Request = self._decode_request(data)
-            if by_address:
-                request.meta[IP_SPACED] = True
-            ip_turn = self.ip_delay if by_address else 0.0
-            if turn > 0 or ip_turn > 0:
-                ip_at = taken.at if by_address else 0.0
-                request.meta[TURN] = [taken.asked, taken.at, turn, ip_at, ip_turn]
-            else:  # a retry's copy queued with the turn of its first try
-                request.meta.pop(TURN, None)
+            mark_popped(
+                request, asked=taken.asked, at=taken.at, host_turn=turn, by_address=by_address,
+                ip_delay=self.ip_delay,
+            )  # fmt: skip
             self.leases.hold(request.url, lease)
             requests.append(request)
         return requests

@@ -1,15 +1,8 @@
-"""Compact JSON serialization of requests on the shared queue.
+"""JSON serialization of requests on the shared queue (``SCHEDULER_SERIALIZER``).
 
-scrapy-redis pickles requests by default; pickle on a queue that several
-machines read lets any writer run code on every reader. ``Request.to_dict``
-gives plain data (callbacks by name), which JSON carries; fields still at
-their default are left out, which keeps a queued request near 100 bytes.
-Used through ``SCHEDULER_SERIALIZER = "backlinkbot.frontier.serializer"``.
-
-:func:`request_to_dict` builds the same dictionary as ``Request.to_dict``
-without its search through every member of the spider for the callback
-(``inspect.getmembers`` per request, which dominated a worker's profile);
-the frontier queue encodes with it.
+Pickle on a queue that several machines read would let any writer run code
+on every reader. Requests travel as ``Request.to_dict`` data (callbacks by
+name), fields at their default left out.
 """
 
 from __future__ import annotations

@@ -1,22 +1,10 @@
 """The link graph that ranking works on: nodes, and two sparse edge sets.
 
-A :class:`LinkGraph` is built from one row per link (source node, target
-node, nofollow flag), where a node is a host or a registrable domain. It
-holds two adjacency matrices over the same nodes (row = source, column =
-target, CSR):
-
-``links``
-    every live link, one edge per (source, target) pair, weighted by the
-    number of unique links between the pair (as Common Crawl's host and
-    domain graphs count them).
-``dofollow``
-    the graph the rating is computed on: only links without ``nofollow``,
-    one unweighted edge per pair, as Ahrefs' Domain Rating counts
-    "unique domains with at least one dofollow link".
-
-Self-loops are dropped from both: a site cannot vote for itself. Node labels
-are sorted, so node ids, and everything derived from them, depend only on
-the set of links and not on the order a database returned them in.
+A :class:`LinkGraph` over hosts or registrable domains holds two CSR
+adjacency matrices: ``links`` (every live link, weighted by the number of
+unique links between the pair) and ``dofollow`` (one unweighted edge per
+pair with a dofollow link, the graph the rating uses). Self-loops are
+dropped; node labels are sorted, so ids depend only on the set of links.
 """
 
 from __future__ import annotations

@@ -1,28 +1,12 @@
 """Harmonic centrality: exact for small graphs, HyperBall for large ones.
 
-The harmonic centrality of a node v is the sum over every other node u of
-``1 / d(u, v)``, where ``d(u, v)`` is the number of hops on the shortest
-directed path from u to v (``1/inf = 0``). It counts *incoming* paths: a site
-is central when many sites reach it in few hops. This is the direction
-networkx's ``harmonic_centrality`` takes on a ``DiGraph`` (it adds ``1/d``
-to the *target* of each path) and the one Common Crawl's host and domain
-ranks use (Boldi & Vigna, "Axioms for centrality", 2014). Edge weights play
-no part: distance is hops.
-
-Both methods grow, for every node v at once, the ball ``B(v, t)`` of nodes
-that reach v within t hops: ``B(v, t+1) = B(v, t) | union of B(u, t) over
-the edges u -> v``, and add ``(|B(v, t)| - |B(v, t-1)|) / t`` to v's score
-until no ball grows. Only edges whose source's ball grew in the previous
-step can grow a ball, so each step touches only those.
-
-* :func:`harmonic_exact` keeps each ball as a bitset over the source nodes
-  (64 sources a machine word, processed in blocks to bound memory): exact,
-  ``O(n * m * diameter / 64)`` word operations.
-* :func:`harmonic_hyperball` keeps each ball as a HyperLogLog counter
-  (:mod:`backlinkbot.ranking.hyperloglog`): ``O(m * diameter)``, memory
-  ``n * 2**log2m`` bytes, each ball size within ~``1.04/sqrt(2**log2m)``.
-
-:func:`harmonic_centrality` picks one by a node-count threshold.
+The harmonic centrality of v is the sum over every other node u of
+``1 / d(u, v)`` in hops (incoming paths, as networkx's ``harmonic_centrality``
+on a ``DiGraph`` and Common Crawl's ranks count them; Boldi & Vigna 2014).
+Both methods grow every node's ball of nodes that reach it within t hops:
+:func:`harmonic_exact` as bitsets (exact), :func:`harmonic_hyperball` as
+HyperLogLog counters (Boldi & Vigna 2013); :func:`harmonic_centrality`
+picks one by node count.
 """
 
 from __future__ import annotations

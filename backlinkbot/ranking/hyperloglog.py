@@ -1,16 +1,9 @@
 """HyperLogLog counters as rows of a numpy array, for HyperBall.
 
-One counter is ``m = 2**log2m`` one-byte registers (Flajolet, Fusy, Gandouet
-& Meunier, "HyperLogLog: the analysis of a near-optimal cardinality
-estimation algorithm", AofA 2007). The union of two counters is their
-element-wise maximum, which is what lets HyperBall (Boldi & Vigna, "In-core
-computation of geometric centralities with HyperBall", 2013) grow the ball
-of every node at once. The relative standard error of one estimate is about
-``1.04 / sqrt(m)``: 13% for the default 64 registers.
-
-Items are node ids hashed with SplitMix64 (Steele, Lea & Flood, "Fast
-splittable pseudorandom number generators", OOPSLA 2014) under a seed, so
-runs are reproducible and the local and Spark jobs build identical counters.
+One counter is ``2**log2m`` one-byte registers (Flajolet et al. 2007); the
+union of two is their element-wise maximum. Node ids are hashed with
+SplitMix64 under a seed, so the local and Spark jobs build identical
+counters. Relative standard error about ``1.04 / sqrt(2**log2m)``.
 """
 
 from __future__ import annotations

@@ -1,18 +1,9 @@
 """PageRank by power iteration on a sparse adjacency matrix.
 
-The definition is the one networkx's ``pagerank`` implements (and LDBC
-Graphalytics validates), so the two agree to rounding:
-
-* a node passes ``damping`` of its rank along its out-edges in proportion to
-  their weights;
-* a dangling node (no out-edges, or out-weight 0) spreads its rank evenly
-  over all nodes, as does the teleport share ``1 - damping``;
-* iteration starts from the uniform vector and stops when the L1 change of
-  the rank vector falls below ``tolerance`` (networkx stops at ``n * tol``),
-  or after ``max_iter`` steps.
-
-Each step is one sparse matrix-vector product with the transposed,
-row-normalized matrix, so time and memory are linear in the edges.
+The definition networkx's ``pagerank`` implements (and LDBC Graphalytics
+validates): rank flows along out-edges by weight, dangling nodes and the
+teleport share ``1 - damping`` spread evenly, iteration stops when the L1
+change falls below ``tolerance``. One sparse matrix-vector product a step.
 """
 
 from __future__ import annotations

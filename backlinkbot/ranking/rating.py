@@ -1,18 +1,9 @@
-"""The 0-100 rating: PageRank on a logarithmic scale.
-
-Like Ahrefs' Domain Rating or Moz's Domain Authority, the rating is read as
-"how strong is this site's backlink profile, relative to the others", and
-each step up the scale is harder than the last. It is PageRank on the
-dofollow graph with one edge per pair of sites, placed on a log scale
-between two fixed points of that graph:
-
-* 0 is the rank of a site that no site links to with a dofollow link
-  (``base``: the teleport and dangling share every node gets);
-* 100 is the highest rank in the graph.
+"""The 0-100 rating: PageRank on the dofollow graph, on a logarithmic scale.
 
 ``rating = 100 * ln(rank / base) / ln(max_rank / base)``, rounded to one
-decimal. Equal steps of rating are equal ratios of PageRank: if the top site
-has 10,000 times the base rank, every 25 points is a factor of 10.
+decimal, where ``base`` is the rank of a site no site links to with a
+dofollow link and ``max_rank`` the highest rank of the graph: equal steps of
+rating are equal ratios of PageRank (docs/RANKING.md).
 """
 
 from __future__ import annotations

@@ -1,34 +1,10 @@
 """The ranking job on Apache Spark, for link graphs past one machine.
 
-Same input (the live external links in ``links``), same definitions and the
-same output documents as ``backlinkbot rank``, computed with Spark SQL
-DataFrames so that no step holds the graph on one machine and the
-iterations run inside the JVM:
-
-* node ids are assigned in sorted name order (``orderBy`` +
-  ``zipWithIndex``), as the local job does, so HyperBall hashes the same ids
-  and both jobs build identical counters;
-* PageRank: each step joins the edges (with each source's out-weight share)
-  to the ranks and sums the contributions per target; the dangling mass and
-  the L1 change are two aggregations;
-* harmonic centrality is always HyperBall: counters are stored as one row
-  per non-zero register; each step sends the registers that rose along the
-  edges and keeps the maximum per (target, register);
-* the rating needs the highest rank of the graph, one aggregation.
-
-Each step's result is materialized with ``localCheckpoint()``, which keeps
-query plans from growing with the number of steps.
-
-Reading: ``--reader pymongo`` (the default) has each task read a slice of
-``links`` by ``_id`` range (the sink's ``_id`` is a hex digest, so slices are
-even); ``--reader connector`` uses the MongoDB Spark Connector
-(``--packages org.mongodb.spark:mongo-spark-connector_2.13:10.4.0``).
-Writing: each partition upserts its own documents with pymongo bulk writes,
-``$set`` only, like the local job.
-
-Run: ``spark-submit --py-files backlinkbot.zip backlinkbot/ranking/spark_job.py
---mongodb-uri mongodb://... --database backlinkbot``, or on one machine
-``python -m backlinkbot.ranking.spark_job --master 'local[2]' ...``.
+Same input, definitions and output documents as ``backlinkbot rank``,
+computed with Spark SQL DataFrames so that no step holds the graph on one
+machine; node ids are assigned in sorted name order, as the local job does,
+so both build identical HyperBall counters. How to run it, and its readers
+and writers: docs/RANKING.md.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DOMAINS",
     "EDGE_FIELDS",
+    "HOSTS",
     "INDEXES",
     "LINKS",
     "LOST_REASONS",
@@ -36,7 +37,7 @@ __all__ = [
     "sparse_range",
 ]
 
-LINKS, PAGES, DOMAINS = "links", "pages", "domains"
+LINKS, PAGES, DOMAINS, HOSTS = "links", "pages", "domains", "hosts"
 
 #: Attributes of an edge that come from the page (everything but the times).
 EDGE_FIELDS = (
@@ -85,6 +86,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     DOMAINS: [
         IndexModel([("backlinks", DESCENDING)], name="backlinks"),
+        # A domain's PageRank position (the explorer's overview).
+        IndexModel([("pagerank", DESCENDING)], name="pagerank"),
+    ],
+    # Written by `backlinkbot rank`: a host's PageRank position.
+    HOSTS: [
+        IndexModel([("pagerank", DESCENDING)], name="pagerank"),
     ],
 }
 

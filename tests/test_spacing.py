@@ -1,4 +1,5 @@
-"""Host and address spacing kept for requests sent after their turn."""
+"""The spacing kept when a request is sent (frontier.spacing): host and
+address turns moved on, or waited for, for requests sent after their turn."""
 
 from __future__ import annotations
 
@@ -17,18 +18,27 @@ from backlinkbot.connection import CrawlKeys
 from backlinkbot.downloadermiddlewares.addressspacing import AddressSpacing
 from backlinkbot.downloadermiddlewares.robotstxt import ROBOTS_WAITED
 from backlinkbot.downloadhandlers.http import _SpacingConnectionPool
-from backlinkbot.downloadhandlers.latesends import LATE, LateSendSpacing
 from backlinkbot.embedded.servers import free_port
-from backlinkbot.frontier.queue import IP_SPACED, TURN, FrontierQueue
+from backlinkbot.frontier.queue import FrontierQueue
+from backlinkbot.frontier.spacing import IP_SPACED, LATE, TURN, Spacing
 from tests.test_frontier import make_queue
 
 ADDRESS = "192.0.2.1"
 
 
-def _late_sends(redis_url: str, prefix: str) -> LateSendSpacing:
+def _late_sends(redis_url: str, prefix: str) -> Spacing:
     crawler = get_crawler(settings_dict={"REDIS_URL": redis_url,
                                          "BACKLINKBOT_REDIS_PREFIX": prefix})  # fmt: skip
-    return LateSendSpacing.from_crawler(crawler)
+    return Spacing.from_crawler(crawler)
+
+
+def _no_redis_call(spacing: Spacing) -> None:
+    """Make any Redis call of ``spacing`` fail the test."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a Redis call")
+
+    spacing.server = spacing.take_address_script = spacing.move_turns_script = call
 
 
 def _send(step: Any, request: Request) -> float:
@@ -37,7 +47,7 @@ def _send(step: Any, request: Request) -> float:
 
     async def run() -> float:
         start = time.monotonic()
-        if isinstance(step, LateSendSpacing):
+        if isinstance(step, Spacing):
             await step.before_send(request)
         else:
             assert await step.process_request(request) is None
@@ -78,7 +88,7 @@ def _next_pop_waits_for(queue: FrontierQueue, redis_client: Any, turn: float, ur
 
 
 def _moved_on_once(
-    late_sends: LateSendSpacing, queue: FrontierQueue, redis_client: Any, prefix: str,
+    late_sends: Spacing, queue: FrontierQueue, redis_client: Any, prefix: str,
     *, delay: float,
 ) -> None:  # fmt: skip
     """The request just sent was late once, and moved a.com's next turn to
@@ -101,7 +111,7 @@ def test_a_request_sent_on_time_costs_no_redis_call(
     assert 0 <= time.monotonic() - asked < 0.1 and abs(at - _redis_now(redis_client)) < 0.1
     assert abs(host_turn - 0.4) < 1e-3 and ip_at == ip_turn == 0
     late_sends = _late_sends(redis_url, redis_prefix)
-    late_sends.server = None  # any Redis call would fail
+    _no_redis_call(late_sends)
     assert _send(late_sends, request) < LATE
     assert late_sends.stats.get_value("backlinkbot/frontier/late_sends") is None
 
@@ -253,7 +263,7 @@ class _Connecting:
 
 
 def _open_connection(
-    late_sends: LateSendSpacing, request: Request | None, *, connecting: float
+    late_sends: Spacing, request: Request | None, *, connecting: float
 ) -> tuple[Any, Deferred[Any], Any]:
     """A new connection for ``request`` from the handler's pool, taking
     ``connecting`` seconds to open: (what the pool handed out, the
@@ -309,7 +319,7 @@ def test_a_connection_for_a_request_without_turns_is_handed_out_as_opened(
     redis_url: str, redis_prefix: str
 ) -> None:
     late_sends = _late_sends(redis_url, redis_prefix)
-    late_sends.server = None  # any Redis call would fail
+    _no_redis_call(late_sends)
     for request in (Request("http://a.com/"), None):
         handed, opening, _ = _open_connection(late_sends, request, connecting=0.1)
         assert handed is opening
