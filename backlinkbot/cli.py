@@ -30,7 +30,15 @@ from backlinkbot.services import ServiceUnreachable
 __all__ = ["COMMANDS", "main"]
 
 COMMANDS = (
-    "demo", "crawl", "backlinks", "serve", "recrawl", "rank", "status", "reset", "services",
+    "demo",
+    "crawl",
+    "backlinks",
+    "serve",
+    "recrawl",
+    "rank",
+    "status",
+    "reset",
+    "services",
 )
 
 

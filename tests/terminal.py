@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import signal
 import sys
@@ -36,6 +37,11 @@ class Terminal:
     @property
     def text(self) -> str:
         return self.output.decode(errors="replace")
+
+    @property
+    def plain(self) -> str:
+        """What the terminal shows: no colour codes, no carriage returns."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.text).replace("\r", "")
 
     def _read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.fd], [], [], timeout)

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         target = parse_target(web.demo_target or web.seeds[0], kind="domain").value
         query = argparse.Namespace(target=target, by=None, limit=15, sort="rating")
         print()
-        print_tables(report(db, query), console)
+        print_tables(report(db, query), console, limit=query.limit)
         print(f"\nThe demo graph stays in database {DEMO_DATABASE!r}; query it again with:")
         print(f"  MONGODB_DATABASE={DEMO_DATABASE} backlinkbot backlinks {target} --sort rating")
         page = f"report?target={target}"
