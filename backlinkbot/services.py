@@ -26,6 +26,7 @@ from scrapy.settings import Settings
 from backlinkbot.configuration import from_environment
 from backlinkbot.connection import CrawlKeys, command_client
 from backlinkbot.defaults import BACKLINKBOT_DATA_DIR, BACKLINKBOT_REDIS_PREFIX
+from backlinkbot.embedded import LocalService, ServiceState
 from backlinkbot.safety.secrets import mask_secrets, read_secret_file
 
 __all__ = [
@@ -79,10 +80,8 @@ def configured_url(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-def local_service() -> Any:
+def local_service() -> LocalService:
     """The embedded local service of :func:`data_dir`."""
-    from backlinkbot.embedded import LocalService
-
     idle = project_settings().getfloat("BACKLINKBOT_EMBEDDED_IDLE_SECONDS")
     return LocalService(data_dir(), idle_seconds=idle)
 
@@ -240,7 +239,7 @@ def _check(redis_url: str | None, mongo_uri: str | None, origins: dict[str, str]
         check_mongodb(mongo_uri, origin=origins["mongodb"])
 
 
-def _announcement(state: Any, started: bool, exported: dict[str, str]) -> str:
+def _announcement(state: ServiceState, started: bool, exported: dict[str, str]) -> str:
     parts = []
     if "REDIS_URL" in exported:
         parts.append(f"Redis at {state.redis.url}")
