@@ -33,6 +33,7 @@ __all__ = [
     "BACKLINKBOT_MAX_DEPTH",
     "BACKLINKBOT_MAX_HOST_PAGES",
     "BACKLINKBOT_MAX_PAGES",
+    "BACKLINKBOT_MAX_PAGE_LINKS",
     "BACKLINKBOT_MAX_REDIRECTS",
     "BACKLINKBOT_MAX_URL_LENGTH",
     "BACKLINKBOT_METRICS_ADDRESS",
@@ -168,6 +169,10 @@ BACKLINKBOT_TRAP_PATH_REPEATS = 3
 BACKLINKBOT_TRAP_QUERY_VARIANTS = 200
 #: Redirect hops followed from one first request; 0 = no limit.
 BACKLINKBOT_MAX_REDIRECTS = 5
+#: Links kept of one page, the first in document order; the rest are neither
+#: stored nor followed, only counted (the page's ``links_truncated``), so one
+#: page cannot take a worker's memory or the sink's writes; 0 = no limit.
+BACKLINKBOT_MAX_PAGE_LINKS = 20_000
 
 # -- Frontier (docs/FRONTIER.md) --------------------------------------------
 #: Seconds between two requests to one host, cluster-wide, when its

@@ -3,20 +3,37 @@
 Each worker is an ordinary ``scrapy crawl backlinks`` process; they share the
 frontier in Redis exactly as workers on other machines would. While they run,
 progress is read from the cluster stats in Redis (one ``HGETALL`` and one
-``ZCARD`` per tick) and printed; at the end a summary.
+``GET`` per tick) and printed; at the end a summary, whose last line says
+whether the crawl finished or was stopped with work left (and what is left).
+
+The workers never outlive the runner's watch, whatever ends it. SIGTERM or
+SIGINT (Ctrl-C) is passed on to them (a second one stops them at once, as
+Scrapy does), and the runner waits for them to finish their pages, return
+their leases and exit. An exception stops them (SIGTERM, then SIGKILL after
+:data:`STOP_SECONDS`). Each worker runs in a process group of its own, so a
+terminal's Ctrl-C reaches it only through the runner, and on Linux it gets
+SIGTERM should the runner itself be killed.
+
+While Redis cannot be reached (restarted, failed over) the workers wait for
+it, and so does the runner: a progress report it cannot read is skipped (the
+first of an outage says so), the seeds and the summary's figures are read
+once Redis answers again (the figures for up to :data:`REDIS_WAIT` seconds).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import redis
 
@@ -26,11 +43,23 @@ from backlinkbot.urlnorm import InvalidURL, normalize_url
 __all__ = [
     "CrawlOptions",
     "CrawlSummary",
+    "WorkLeft",
     "cluster_stats",
     "push_seeds",
     "reset_frontier",
     "run_crawl",
+    "work_left",
 ]
+
+_T = TypeVar("_T")
+
+#: Seconds the workers get to stop after an exception before they are killed.
+STOP_SECONDS = 120.0
+#: Seconds the summary waits for Redis to answer, once the workers exited.
+REDIS_WAIT = 60.0
+#: Exit status of a crawl stopped with work left (continue it with --resume).
+STOPPED = 3
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -44,12 +73,36 @@ class CrawlOptions:
     #: Seeds to queue once every worker is up (instead of before they start).
     seeds_after_start: list[str] = field(default_factory=list)
 
+    @property
+    def page_budget(self) -> int:
+        """The crawl's ``BACKLINKBOT_MAX_PAGES`` (0: none)."""
+        return self.max_pages or int(self.settings.get("BACKLINKBOT_MAX_PAGES") or 0)
+
+
+@dataclass(frozen=True)
+class WorkLeft:
+    """What the frontier still holds once the workers are gone."""
+
+    queued: int
+    leased: int
+    seeds: int
+    #: The page budget is spent: what is queued is left by design.
+    budget_spent: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.budget_spent or not (self.queued or self.leased or self.seeds)
+
 
 @dataclass
 class CrawlSummary:
     seconds: float
     stats: dict[str, int]
     exit_codes: list[int]
+    #: What was left in the frontier; None when Redis did not answer.
+    left: WorkLeft | None = None
+    #: The signals that stopped the crawl (SIGTERM, SIGINT), in order.
+    stopped_by: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -58,6 +111,22 @@ class CrawlSummary:
     @property
     def ok(self) -> bool:
         return all(code == 0 for code in self.exit_codes)
+
+    @property
+    def finished(self) -> bool:
+        return self.left is not None and self.left.finished
+
+    @property
+    def exit_status(self) -> int:
+        """0: finished, every worker exited 0; stopped with work left: 128 +
+        the signal's number when a signal to the command stopped it (130 for
+        SIGINT, 143 for SIGTERM, as a shell reports it), else
+        :data:`STOPPED`; 1: a worker failed, or what is left is not known."""
+        if self.left is not None and not self.left.finished:
+            if self.stopped_by:
+                return 128 + signal.Signals[self.stopped_by[0]].value
+            return STOPPED
+        return 0 if self.finished and self.ok else 1
 
 
 def reset_frontier(server: redis.Redis, keys: CrawlKeys) -> None:
@@ -103,12 +172,126 @@ def _worker_command(options: CrawlOptions, index: int) -> list[str]:
     return command
 
 
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A function that, run in a new child process (``preexec_fn``), has it
+    get SIGTERM when its parent dies (Linux ``prctl``); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def die_with_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return die_with_parent
+
+
+def _start_workers(options: CrawlOptions, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    die_with_parent = _parent_death_signal()
+    return [
+        subprocess.Popen(
+            _worker_command(options, i),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=die_with_parent,
+        )
+        for i in range(options.workers)
+    ]
+
+
+def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to the workers still running, SIGKILL to those still running
+    :data:`STOP_SECONDS` later; returns once all have exited."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    for worker in workers:
+        try:
+            worker.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+class _PassedOn:
+    """SIGTERM and SIGINT of this process, passed on to the workers (only in
+    the main thread, where Python runs signal handlers)."""
+
+    def __init__(self, workers: list[subprocess.Popen[bytes]]) -> None:
+        self.workers = workers
+        self.received: list[str] = []
+        self._saved: dict[int, Any] = {}
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.received.append(signal.Signals(signum).name)
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.send_signal(signum)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_PassedOn]:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM.value, signal.SIGINT.value):
+                self._saved[signum] = signal.signal(signum, self)
+        try:
+            yield self
+        finally:
+            for signum, handler in self._saved.items():
+                signal.signal(signum, handler)
+
+
+class _Watch:
+    """The runner's calls to Redis, which fail softly while it is away."""
+
+    def __init__(self, server: redis.Redis, out: IO[str]) -> None:
+        self.server = server
+        self.out = out
+        self.away = False
+
+    def ask(self, what: Callable[[], _T]) -> _T | None:
+        """``what()``, or None while Redis cannot be reached."""
+        try:
+            answer = what()
+        except redis.RedisError as exc:
+            if not self.away:
+                reason = str(exc) or type(exc).__name__
+                print(f"Redis unreachable ({reason}); the workers wait for it, and so does "
+                      "this progress report", file=self.out, flush=True)  # fmt: skip
+            self.away = True
+            return None
+        if self.away:
+            print("Redis reachable again", file=self.out, flush=True)
+            self.away = False
+        return answer
+
+    def wait_for(
+        self,
+        what: Callable[[], _T],
+        *,
+        still: Callable[[], bool] = lambda: True,
+        seconds: float = float("inf"),
+    ) -> _T | None:
+        """``what()`` once Redis answers, asked every half second while
+        ``still()`` (always, by default) and for at most ``seconds``; None if
+        it never did."""
+        deadline = time.monotonic() + seconds
+        while (answer := self.ask(what)) is None:
+            if not still() or time.monotonic() > deadline:
+                return None
+            time.sleep(0.5)
+        return answer
+
+
 def _wait_for_workers(
-    server: redis.Redis, keys: CrawlKeys, workers: list[subprocess.Popen[bytes]],
+    watch: _Watch, keys: CrawlKeys, workers: list[subprocess.Popen[bytes]],
     *, timeout: float = 60.0,
 ) -> None:  # fmt: skip
     deadline = time.monotonic() + timeout
-    while int(server.hlen(keys.heartbeat)) < len(workers):
+    while (watch.ask(lambda: int(watch.server.hlen(keys.heartbeat))) or 0) < len(workers):
         if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
             return
         time.sleep(0.1)
@@ -124,6 +307,24 @@ def progress_line(stats: dict[str, int], queued: int, rate: float) -> str:
     )
 
 
+def _progress(server: redis.Redis, keys: CrawlKeys) -> tuple[dict[str, int], int]:
+    return cluster_stats(server, keys), int(server.get(keys.queued) or 0)
+
+
+def work_left(server: redis.Redis, keys: CrawlKeys, page_budget: int) -> WorkLeft:
+    """What the crawl's frontier holds (one pipeline)."""
+    with server.pipeline(transaction=False) as pipe:
+        pipe.get(keys.queued)
+        pipe.zcard(keys.leased)
+        pipe.llen(keys.start_urls)
+        pipe.get(keys.dequeued)
+        queued, leased, seeds, dequeued = pipe.execute()
+    return WorkLeft(
+        queued=int(queued or 0), leased=int(leased), seeds=int(seeds),
+        budget_spent=page_budget > 0 and int(dequeued or 0) >= page_budget,
+    )  # fmt: skip
+
+
 def run_crawl(
     server: redis.Redis, keys: CrawlKeys, options: CrawlOptions, *, out: IO[str] = sys.stderr
 ) -> CrawlSummary:
@@ -132,41 +333,68 @@ def run_crawl(
     env.setdefault("SCRAPY_SETTINGS_MODULE", "backlinkbot.settings")
     if options.log_dir is not None:
         options.log_dir.mkdir(parents=True, exist_ok=True)
+    watch = _Watch(server, out)
     started = time.monotonic()
-    workers = [
-        subprocess.Popen(_worker_command(options, i), env=env, stdin=subprocess.DEVNULL)
-        for i in range(options.workers)
-    ]
+    workers = _start_workers(options, env)
     last_pages, last_time = 0, started
-    try:
-        if options.seeds_after_start:
-            _wait_for_workers(server, keys, workers)
-            push_seeds(server, keys, options.seeds_after_start)
-        while alive := [w for w in workers if w.poll() is None]:
-            # Wake when the first live worker exits (its exit is seen within
-            # 50 ms) or when progress is due: the crawl's end is not left
-            # waiting for the next tick.
-            due = last_time + options.progress_interval
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                alive[0].wait(timeout=max(0.0, due - time.monotonic()))
-            now = time.monotonic()
-            if now < due:
-                continue
-            stats = cluster_stats(server, keys)
-            pages = stats.get("backlinkbot/pages/fetched", 0)
-            rate = (pages - last_pages) / (now - last_time)
-            last_pages, last_time = pages, now
-            queued = int(server.get(keys.queued) or 0)
-            print(progress_line(stats, queued, rate), file=out, flush=True)
-    except KeyboardInterrupt:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGINT)
-        for worker in workers:
-            worker.wait()
-        raise
+
+    def running() -> bool:
+        return any(w.poll() is None for w in workers)
+
+    with _PassedOn(workers).installed() as passed_on:
+        try:
+            if options.seeds_after_start:
+                _wait_for_workers(watch, keys, workers)
+                seeds = options.seeds_after_start
+                watch.wait_for(lambda: push_seeds(server, keys, seeds), still=running)
+            told = 0
+            while alive := [w for w in workers if w.poll() is None]:
+                if len(passed_on.received) > told:
+                    told = len(passed_on.received)
+                    print(f"{passed_on.received[-1]}: passed on to the workers; they finish "
+                          "their pages and stop", file=out, flush=True)  # fmt: skip
+                # Wake when the first live worker exits (its exit is seen
+                # within 50 ms) or when progress is due: the crawl's end is
+                # not left waiting for the next tick.
+                due = last_time + options.progress_interval
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    alive[0].wait(timeout=max(0.0, due - time.monotonic()))
+                now = time.monotonic()
+                if now < due:
+                    continue
+                progress = watch.ask(lambda: _progress(server, keys))
+                if progress is None:
+                    last_time = now  # the next report when it is due again
+                    continue
+                stats, queued = progress
+                pages = stats.get("backlinkbot/pages/fetched", 0)
+                rate = (pages - last_pages) / (now - last_time)
+                last_pages, last_time = pages, now
+                print(progress_line(stats, queued, rate), file=out, flush=True)
+        except BaseException:
+            _stop_workers(workers)
+            raise
     codes = [w.wait() for w in workers]
-    return CrawlSummary(time.monotonic() - started, cluster_stats(server, keys), codes)
+    seconds = time.monotonic() - started
+    final = watch.wait_for(lambda: cluster_stats(server, keys), seconds=REDIS_WAIT)
+    left = watch.wait_for(lambda: work_left(server, keys, options.page_budget), seconds=REDIS_WAIT)
+    return CrawlSummary(seconds, final or {}, codes, left=left, stopped_by=passed_on.received)
+
+
+def verdict(summary: CrawlSummary) -> str:
+    """The summary's last line: finished, or stopped with what left."""
+    left = summary.left
+    if left is None:
+        return "crawl ended, but Redis did not answer: whether work is left is not known"
+    if left.finished:
+        if left.budget_spent:
+            return f"crawl finished: the page budget is spent ({left.queued} URLs left queued)"
+        return "crawl finished: the frontier is empty"
+    by = f" by {' and '.join(dict.fromkeys(summary.stopped_by))}" if summary.stopped_by else ""
+    return (
+        f"crawl stopped{by} with work left: {left.queued} URLs queued, {left.leased} leased,"
+        f" {left.seeds} seeds waiting; continue it with backlinkbot crawl --resume"
+    )
 
 
 def format_summary(summary: CrawlSummary) -> str:
@@ -174,16 +402,19 @@ def format_summary(summary: CrawlSummary) -> str:
     rate = summary.pages / summary.seconds if summary.seconds else 0.0
     rejected = sum(v for k, v in s.items() if k.startswith("backlinkbot/links_rejected/"))
     lines = [
-        f"crawl finished in {summary.seconds:.1f} s ({rate:.1f} pages/s)",
+        f"crawl ran {summary.seconds:.1f} s ({rate:.1f} pages/s)",
         f"  pages fetched     {summary.pages}",
         f"    html            {s.get('backlinkbot/pages/html', 0)}",
         f"    redirects       {s.get('backlinkbot/pages/redirect', 0)}",
         f"    non-html        {s.get('backlinkbot/pages/skipped_non_html', 0)}",
         f"    fetch errors    {s.get('backlinkbot/pages/errors', 0)}",
+        f"    links cut off   {s.get('backlinkbot/pages/links_truncated', 0)} pages",
         f"  robots.txt denied {s.get('robotstxt/forbidden', 0)}",
         f"  links stored      {s.get('backlinkbot/sink/links_inserted', 0)}",
         f"  links rejected    {rejected}",
-        f"  sink failures     {s.get('backlinkbot/sink/pages_failed', 0)} pages",
+        f"  sink failures     {s.get('backlinkbot/sink/pages_rejected', 0)} pages",
+        f"  left on disk      {s.get('backlinkbot/sink/pages_left_on_disk', 0)} pages",
         f"  workers           {len(summary.exit_codes)} (exit codes {summary.exit_codes})",
+        verdict(summary),
     ]
     return "\n".join(lines)

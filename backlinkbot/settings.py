@@ -83,9 +83,10 @@ DOWNLOADER_MIDDLEWARES = {
     # once the proxy is known; disabled unless the setting is above 0.
     "backlinkbot.downloadermiddlewares.addressspacing.AddressSpacing": 760,
 }
-# Traps and budgets on the requests the spider yields (the links are kept).
+# Following links: trap checks, and a page's links handed to the frontier in
+# one batch before the page goes to the item pipelines.
 SPIDER_MIDDLEWARES = {
-    "backlinkbot.spidermiddlewares.traps.TrapGuardMiddleware": 800,
+    "backlinkbot.spidermiddlewares.follow.FollowLinksMiddleware": 800,
     # The spider sets each request's depth and priority itself, and the trap
     # checks bound depth (BACKLINKBOT_MAX_DEPTH, DEPTH_LIMIT) and URL length
     # (BACKLINKBOT_MAX_URL_LENGTH): Scrapy's two would only add a layer to
@@ -96,7 +97,6 @@ SPIDER_MIDDLEWARES = {
 # Connections only ever go to addresses the SSRF policy allows.
 TWISTED_DNS_RESOLVER = "backlinkbot.safety.resolver.SafeResolver"
 ITEM_PIPELINES = {
-    "pipelines.normalize.NormalizePipeline": 100,
     "pipelines.dedup.EdgeDedupPipeline": 200,
     "pipelines.mongo.MongoSinkPipeline": 300,
 }

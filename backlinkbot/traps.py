@@ -1,31 +1,9 @@
-"""Crawler traps and budgets: which discovered links are not worth a fetch.
+"""Crawler traps: which discovered links are not worth a fetch.
 
-The page that links to a trap is stored with all its links; only the fetch
-of the trap is skipped. Each skipped link is counted as
-``backlinkbot/traps/<kind>``:
-
-- ``url_too_long``: longer than ``BACKLINKBOT_MAX_URL_LENGTH``;
-- ``too_deep``: more links from a seed than ``BACKLINKBOT_MAX_DEPTH`` (or
-  Scrapy's ``DEPTH_LIMIT``, whichever is smaller);
-- ``repeated_path``: a run of one to three path segments repeated
-  ``BACKLINKBOT_TRAP_PATH_REPEATS`` times in a row (``/a/b/a/b/a/b/``),
-  the mark of relative links that nest forever;
-- ``query_variants``: more than ``BACKLINKBOT_TRAP_QUERY_VARIANTS`` distinct
-  query strings on one host and path (calendars, session ids, sort orders),
-  counted per worker;
-- ``redirect_chain``: more than ``BACKLINKBOT_MAX_REDIRECTS`` redirects in a
-  row. The spider schedules a redirect's target as a new request and carries
-  the hop count in ``request.meta["redirect_hops"]`` (a loop ends earlier,
-  at the dupefilter, as each URL is fetched once);
-- ``host_budget``: more than ``BACKLINKBOT_MAX_HOST_PAGES`` requests queued
-  for one host in the crawl. The frontier enforces this one as it queues new
-  URLs (:mod:`backlinkbot.frontier.queue`), exactly and cluster-wide, and
-  counts it under the same name.
-
-:class:`TrapGuard` checks the links a page leads to, as URLs; the spider
-applies it before queueing them, and
-:class:`~backlinkbot.spidermiddlewares.traps.TrapGuardMiddleware` applies it
-to the requests any other spider yields.
+:class:`TrapGuard` checks the URLs a page leads to, and counts each one it
+skips as ``backlinkbot/traps/<kind>`` (the page keeps its links: only the
+fetch is skipped). The kinds and their settings are in docs/SAFETY.md; the
+per-host budget is the frontier queue's.
 """
 
 from __future__ import annotations
@@ -35,7 +13,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.statscollectors import StatsCollector
@@ -125,47 +102,46 @@ class TrapGuard:
             return "too_deep"
         if self.max_redirects and hops > self.max_redirects:
             return "redirect_chain"
+        return self._url_trap(url)
+
+    def _url_trap(self, url: str) -> str | None:
+        """The checks that look into the URL's path and query."""
         # Most URLs are too short for a repeated run and carry no query:
         # no need to parse them.
         repeats = self.path_repeats > 1 and url.count("/") - 2 >= self.path_repeats
-        query = self.query_variants and "?" in url
+        query = bool(self.query_variants) and "?" in url
         if not (repeats or query):
             return None
         parts = urlsplit(url)
         if repeats and repeated_path(parts.path, self.path_repeats):
             return "repeated_path"
-        if query and parts.query:
-            seen = self._queries.setdefault((parts.netloc, parts.path), set())
-            variant = hash(parts.query)
-            if variant not in seen:
-                if len(seen) >= self.query_variants:
-                    return "query_variants"
-                if len(self._queries) > _MAX_TRACKED_PATHS:
-                    self._queries = {(parts.netloc, parts.path): seen}
-                seen.add(variant)
+        if query and parts.query and not self._new_variant(parts.netloc, parts.path, parts.query):
+            return "query_variants"
         return None
 
-    def keep(self, urls: list[str], *, depth: int = 0, hops: int = 0) -> list[int]:
-        """Indexes of the URLs (links of one page) worth fetching; the others
-        are counted."""
-        return self._keep([(url, depth, hops) for url in urls])
+    def _new_variant(self, netloc: str, path: str, query: str) -> bool:
+        """Whether ``query`` is one of the first ``query_variants`` queries of
+        its host and path seen by this worker (it is then remembered)."""
+        seen = self._queries.setdefault((netloc, path), set())
+        variant = hash(query)
+        if variant in seen:
+            return True
+        if len(seen) >= self.query_variants:
+            return False
+        if len(self._queries) > _MAX_TRACKED_PATHS:
+            self._queries = {(netloc, path): seen}
+        seen.add(variant)
+        return True
 
-    def keep_requests(self, requests: list[Request]) -> list[int]:
-        """:meth:`keep` for requests, with their own depth and hop count."""
-        return self._keep(
-            [(r.url, int(r.meta.get("depth", 0)), int(r.meta.get(HOPS_KEY, 0))) for r in requests]
-        )
-
-    def _keep(self, links: list[tuple[str, int, int]]) -> list[int]:
-        kept: list[int] = []
-        for i, (url, depth, hops) in enumerate(links):
+    def keep(self, urls: list[str], *, depth: int = 0, hops: int = 0) -> list[str]:
+        """The URLs worth fetching of links ``depth`` links from a seed and
+        ``hops`` redirects into a chain; the others are counted."""
+        kept: list[str] = []
+        for url in urls:
             kind = self.trap(url, depth=depth, hops=hops)
             if kind is None:
-                kept.append(i)
+                kept.append(url)
             else:
-                self.skipped(url, kind)
+                self.stats.inc_value(f"backlinkbot/traps/{kind}")
+                logger.debug("Not fetching %s: %s", url, kind)
         return kept
-
-    def skipped(self, url: str, kind: str) -> None:
-        self.stats.inc_value(f"backlinkbot/traps/{kind}")
-        logger.debug("Not fetching %s: %s", url, kind)

@@ -226,7 +226,9 @@ def _round(runs: list[str], seeds: list[str], env: dict[str, str], client: redis
             client.delete(*cached)
         client.rpush(keys.start_urls, *seeds)
         options = CrawlOptions(
-            workers=workers, log_dir=tmp / f"logs{workers}", progress_interval=0.1,
+            workers=workers,
+            log_dir=tmp / f"logs{workers}",
+            progress_interval=0.1,
             settings={**_OURS_SETTINGS, **extra},
         )
         os.environ.update({**env, "MONGODB_DATABASE": f"ours{workers}",

@@ -1,10 +1,9 @@
-"""Item pipelines: normalize URLs, merge duplicate links into edges, store.
+"""Item pipelines: merge duplicate links into edges, store.
 
-``ITEM_PIPELINES`` runs them in this order:
+``ITEM_PIPELINES`` runs them in this order, on page items whose links the
+spider already normalized into edges:
 
-1. :class:`pipelines.normalize.NormalizePipeline` — page and link URLs to
-   their normalized form, hosts and registrable domains; bad URLs counted.
-2. :class:`pipelines.dedup.EdgeDedupPipeline` — several links from one page
-   to one target become one edge (the merge rules of docs/SCHEMA.md).
-3. :class:`pipelines.mongo.MongoSinkPipeline` — bulk writes into MongoDB.
+1. :class:`pipelines.dedup.EdgeDedupPipeline` — several links from one page
+   to one target become one edge (docs/SCHEMA.md merge rules).
+2. :class:`pipelines.mongo.MongoSinkPipeline` — bulk writes into MongoDB.
 """

@@ -1,20 +1,28 @@
-"""Merge several links from one page to one target into one edge.
+"""Merge the links from one page to one target into one edge.
 
-DESIGN.md "Link semantics": an edge is one (source page, target URL) pair.
-Its ``anchor`` is the first non-empty anchor in document order and it is
-``nofollow`` only if every occurrence is. The same "every occurrence" rule
-holds for ``ugc``, ``sponsored`` and ``image`` (a text link to the target
-makes the edge a text link); ``alt`` is the first non-empty alt; ``kind`` and
-``section`` are those of the first occurrence.
+The rules (docs/SCHEMA.md, ``links``): the first non-empty ``anchor`` and
+``alt`` in document order; ``nofollow``, ``ugc``, ``sponsored`` and
+``image`` only if every occurrence is; ``kind`` and ``section`` of the first.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from backlinkbot.items import Edge, PageItem
 
 __all__ = ["EdgeDedupPipeline", "merge_edges"]
+
+
+def _merge(first: Edge, edge: Edge) -> None:
+    """Merge ``edge`` into ``first``, an earlier edge to the same target."""
+    first.anchor = first.anchor or edge.anchor
+    first.alt = first.alt or edge.alt
+    first.nofollow = first.nofollow and edge.nofollow
+    first.ugc = first.ugc and edge.ugc
+    first.sponsored = first.sponsored and edge.sponsored
+    first.image = first.image and edge.image
 
 
 def merge_edges(edges: list[Edge]) -> list[Edge]:
@@ -27,21 +35,13 @@ def merge_edges(edges: list[Edge]) -> list[Edge]:
     merged: dict[str, Edge] = {}
     copied: set[str] = set()
     for edge in edges:
-        first = merged.get(edge.dst)
-        if first is None:
-            merged[edge.dst] = edge
+        first = merged.setdefault(edge.dst, edge)
+        if first is edge:
             continue
         if edge.dst not in copied:
             copied.add(edge.dst)
-            first = merged[edge.dst] = Edge(**{f: getattr(first, f) for f in Edge.__slots__})
-        if not first.anchor and edge.anchor:
-            first.anchor = edge.anchor
-        if not first.alt and edge.alt:
-            first.alt = edge.alt
-        first.nofollow = first.nofollow and edge.nofollow
-        first.ugc = first.ugc and edge.ugc
-        first.sponsored = first.sponsored and edge.sponsored
-        first.image = first.image and edge.image
+            first = merged[edge.dst] = replace(first)
+        _merge(first, edge)
     return list(merged.values())
 
 

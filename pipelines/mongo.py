@@ -1,7 +1,7 @@
 """The MongoDB sink: buffers page items and writes them in bulk.
 
 Items are collected in the reactor thread and handed, a batch at a time
-(``BACKLINKBOT_SINK_BATCH_PAGES`` pages, every
+(``BACKLINKBOT_SINK_BATCH_PAGES`` pages or :data:`BATCH_LINKS` edges, every
 ``BACKLINKBOT_SINK_FLUSH_SECONDS``, or as soon as the spider goes idle), to
 one writer thread through a
 :class:`~backlinkbot.storage.buffer.SpillBuffer`, so pymongo's blocking calls
@@ -17,11 +17,15 @@ that failed ``BACKLINKBOT_SINK_MAX_RETRIES`` times in a row goes to disk, to
 be retried after the others. Closing the spider waits up to
 ``BACKLINKBOT_SINK_CLOSE_TIMEOUT`` seconds for MongoDB, then leaves what is
 not stored on disk, where the next worker that opens the same database
-writes it. A batch MongoDB refuses for good (a document it cannot store) is
-kept in a ``rejected-*`` file, logged and counted, never dropped.
+writes it. A batch that cannot be stored is kept in a ``rejected-*`` file,
+logged and counted (``backlinkbot/sink/pages_rejected``), never dropped: one
+MongoDB refuses for good (a document it cannot store), and one that failed
+its retries a second time while other batches were stored meanwhile (so
+MongoDB is there, and the batch is what fails).
 
 ``backlinkbot.signals.pages_stored`` is sent with a batch's URLs only once
-the batch is stored. Per-domain counts are refreshed every
+the batch is stored, or kept in a ``rejected-*`` file (its pages are not
+fetched again). Per-domain counts are refreshed every
 ``BACKLINKBOT_DOMAIN_RECOUNT_SECONDS``, and when the spider closes, for the
 domains that changed (those above ``BACKLINKBOT_DOMAIN_RECOUNT_MAX_LINKS``
 live backlinks are left to the batch job ``python -m
@@ -65,6 +69,11 @@ if TYPE_CHECKING:
 __all__ = ["MongoSinkPipeline"]
 
 logger = logging.getLogger(__name__)
+
+#: A batch is handed to the writer once its pages have this many edges, also
+#: before BACKLINKBOT_SINK_BATCH_PAGES pages (a page has at most
+#: BACKLINKBOT_MAX_PAGE_LINKS): a few huge pages make a batch of their own.
+BATCH_LINKS = 50_000
 
 #: Server errors worth retrying (not a bad document): network, elections,
 #: shutdown, write conflicts.
@@ -115,6 +124,11 @@ class MongoSinkPipeline:
             (spill_dir or Path("spill")) / database, memory_pages=max(memory_pages, batch_pages)
         )
         self.pending: list[PageItem] = []
+        self.pending_links = 0
+        #: When a batch was last stored, and when each spill file of a batch
+        #: that failed its retries was put back (writer thread).
+        self.stored_at = 0.0
+        self.deferred: dict[str, float] = {}
         self.client: pymongo.MongoClient[dict[str, Any]] | None = None
         self.thread: threading.Thread | None = None
         self.timer: task.LoopingCall | None = None
@@ -182,7 +196,8 @@ class MongoSinkPipeline:
     def process_item(self, item: Any) -> Any:
         if isinstance(item, PageItem):
             self.pending.append(item)
-            if len(self.pending) >= self.batch_pages:
+            self.pending_links += len(item.edges)
+            if len(self.pending) >= self.batch_pages or self.pending_links >= BATCH_LINKS:
                 self._flush()
         return item
 
@@ -192,6 +207,7 @@ class MongoSinkPipeline:
     def _flush(self) -> None:
         if self.pending:
             batch, self.pending = self.pending, []
+            self.pending_links = 0
             if self.spill.put(batch):
                 self.stats.inc_value("backlinkbot/sink/pages_spilled", len(batch))
             self.stats.max_value("backlinkbot/sink/memory_pages_max", self.spill.in_memory)
@@ -240,13 +256,14 @@ class MongoSinkPipeline:
         except _GiveUp:
             moved = self.spill.spill_all()
             left = self.spill.pending_files()
+            pages = self.spill.own_pages()
             logger.error(
                 "MongoDB did not come back within %.0f s of closing: %d batch files "
-                "(%d pages just moved from memory) wait in %s and are written by the "
-                "next worker that opens this database",
-                self.close_timeout, left, moved, self.spill.directory,
+                "(%d pages of this worker, %d just moved from memory) wait in %s and "
+                "are written by the next worker that opens this database",
+                self.close_timeout, left, pages, moved, self.spill.directory,
             )  # fmt: skip
-            self._count("pages_left_on_disk", moved)
+            self._count("pages_left_on_disk", pages)
         finally:
             # What is left on disk may now be adopted by another worker.
             self.spill.close()
@@ -264,19 +281,31 @@ class MongoSinkPipeline:
                 f"write {len(batch.pages)} pages", lambda: writer.write(batch.pages), batch
             )
         except (OperationFailure, BSONError) as exc:
-            path = self.spill.reject(batch, str(exc))
-            logger.error("MongoDB refused a batch of %d pages (%s); kept in %s",
-                         len(batch.pages), exc, path)  # fmt: skip
-            self._count("pages_rejected", len(batch.pages))
+            self._reject(batch, f"MongoDB refused it ({exc})")
             return
         if result is None:
-            self.spill.release(batch)
+            deferred = self.deferred.pop(batch.path.name, None) if batch.path else None
+            if deferred is not None and self.stored_at > deferred:
+                self._reject(batch, f"it failed {2 * self.max_retries} attempts while "
+                                    "other batches were stored")  # fmt: skip
+                return
+            self.deferred[self.spill.release(batch).name] = time.monotonic()
             self._count("batches_deferred", 1)
             return
         self.spill.done(batch)
+        self.stored_at = time.monotonic()
         self._record(result)
         self._stored([page.url for page in batch.pages])
         self.dirty.add(result.touched_domains)
+
+    def _reject(self, batch: Batch, why: str) -> None:
+        """Keep a batch that cannot be stored aside, for good: counted,
+        logged, and its pages not fetched again."""
+        path = self.spill.reject(batch, why)
+        logger.error("A batch of %d pages cannot be stored: %s; kept in %s",
+                     len(batch.pages), why, path)  # fmt: skip
+        self._count("pages_rejected", len(batch.pages))
+        self._stored([page.url for page in batch.pages])
 
     def _recount(self, db: Any) -> None:
         """Recount the out-of-date domains there were when it started, a

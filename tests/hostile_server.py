@@ -14,9 +14,11 @@ import socket
 import socketserver
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
-__all__ = ["CASES", "FORBIDDEN_LINKS", "HostileServer"]
+__all__ = ["CASES", "FORBIDDEN_LINKS", "HostileServer", "answer", "serving"]
 
 #: Links to addresses that must never be fetched (the guard's reasons).
 FORBIDDEN_LINKS = {
@@ -139,6 +141,28 @@ class _Handler(socketserver.BaseRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+
+@contextmanager
+def serving(handler: type[socketserver.BaseRequestHandler]) -> Iterator[socketserver.TCPServer]:
+    """Serve ``handler`` on a free port of 127.0.0.1, in threads of this process."""
+    server = _Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def answer(status: str, body: bytes = b"") -> bytes:
+    """A whole HTTP answer with an HTML ``body``; the connection then closes."""
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 class HostileServer:

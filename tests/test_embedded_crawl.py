@@ -79,7 +79,7 @@ def test_status_and_recrawl_during_an_embedded_crawl(
             crawl.kill()
         crawl.communicate()
     assert crawl.returncode == 0, err[-3000:]
-    assert "crawl finished in" in out
+    assert out.splitlines()[-1] == "crawl finished: the frontier is empty", out
     assert service.state() == state  # the same servers throughout
     assert Path(state.redis.url.removeprefix("unix://")).exists()
     assert (local_data_dir / "services.log").read_text().count("serving Redis") == 1

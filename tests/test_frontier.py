@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import redis
 from scrapy import Request, Spider
+from scrapy.core.engine import ExecutionEngine, _Slot
 from scrapy.utils.request import request_from_dict
 from scrapy.utils.test import get_crawler
 
@@ -25,7 +28,7 @@ from backlinkbot.frontier.dupefilter import URLDupeFilter
 from backlinkbot.frontier.leases import Leases
 from backlinkbot.frontier.queue import IP_SPACED, OVER_BUDGET, QUEUED, SEEN, FrontierQueue
 from backlinkbot.frontier.recent import RecentURLs
-from backlinkbot.frontier.scheduler import FrontierScheduler
+from backlinkbot.frontier.scheduler import FrontierScheduler, wake_engine
 from backlinkbot.signals import pages_stored
 from backlinkbot.urlnorm import normalize_url
 
@@ -460,7 +463,7 @@ def test_in_a_running_crawl_the_pop_does_not_wait_for_redis(
     async def crawl() -> None:
         for i in range(4):
             scheduler.enqueue_request(Request(f"http://h{i}.com/"))
-        assert scheduler.flush()
+        assert scheduler.push_pending()
         # The first pop (no pop yet, or the last found nothing) waits for
         # its answer (one free slot outside a crawl: one request).
         first = scheduler.next_request()
@@ -503,7 +506,7 @@ def test_pops_wait_for_their_answers_once_the_event_loop_client_fails(
     async def crawl() -> None:
         for i in range(3):
             scheduler.enqueue_request(Request(f"http://h{i}.com/"))
-        assert scheduler.flush()
+        assert scheduler.push_pending()
         assert scheduler.next_request() is not None  # the first waits anyway
         assert scheduler.next_request() is None and scheduler.inflight is not None
         await pop_back(scheduler)
@@ -542,10 +545,10 @@ def test_links_seen_lately_skip_redis_until_redis_may_have_lost_writes(
     prototype = Request("http://a.com/", callback=spider.parse)
     with open_scheduler(spider) as scheduler:
         scheduler.enqueue_links(prototype, ["http://a.com/1", "http://a.com/2"])
-        assert scheduler.flush()
+        assert scheduler.push_pending()
         assert stats.get_value("backlinkbot/frontier/push_batches") == 1
         scheduler.enqueue_links(prototype, ["http://a.com/2", "http://a.com/1"])
-        assert scheduler.flush() and not scheduler.pending
+        assert scheduler.push_pending() and not scheduler.pending
         # Answered here: no second trip, and counted as filtered.
         assert stats.get_value("backlinkbot/frontier/push_batches") == 1
         assert stats.get_value("dupefilter/filtered") == 2
@@ -558,9 +561,9 @@ def test_links_seen_lately_skip_redis_until_redis_may_have_lost_writes(
         scheduler.outage.failed("test", redis.ConnectionError("gone"))
         scheduler.outage.retry_now()
         scheduler.enqueue_links(prototype, ["http://a.com/3"])
-        assert scheduler.flush()
+        assert scheduler.push_pending()
         scheduler.enqueue_links(prototype, ["http://a.com/1"])
-        assert scheduler.flush()
+        assert scheduler.push_pending()
         assert stats.get_value("scheduler/enqueued/redis") == 4
         assert len(scheduler.queue) == 2
 
@@ -575,7 +578,7 @@ def test_a_retried_request_gives_up_its_old_lease(
         assert held is not None and redis_client.zcard(f"{redis_prefix}:leased") == 1
         # What RetryMiddleware does: a copy that bypasses the dupefilter.
         scheduler.enqueue_request(held.replace(dont_filter=True))
-        scheduler.flush()
+        scheduler.push_pending()
         # The copy is queued and the old lease is gone: nobody renews a
         # lease for work that is back in the queue.
         assert redis_client.zcard(f"{redis_prefix}:leased") == 0
@@ -592,7 +595,7 @@ def test_requests_over_a_spent_page_budget_let_the_worker_go_idle(
     with open_scheduler(spider) as scheduler:
         for i in range(5):
             scheduler.enqueue_request(Request(f"http://h{i}.com/"))
-        scheduler.flush()
+        scheduler.push_pending()
         assert scheduler.has_pending_requests()
         assert scheduler.next_request() is not None and scheduler.next_request() is not None
         assert scheduler.next_request() is None
@@ -700,8 +703,55 @@ def test_scheduler_counts_urls_over_the_host_budget_as_traps(
     with open_scheduler(spider, "finished") as scheduler:
         prototype = Request("http://big.example/", callback=spider.parse)
         scheduler.enqueue_links(prototype, [f"http://big.example/{i}" for i in range(5)])
-        assert scheduler.flush()
+        assert scheduler.push_pending()
     stats = spider.crawler.stats
     assert stats.get_value("backlinkbot/traps/host_budget") == 3
     assert stats.get_value("scheduler/enqueued/redis") == 2
     assert redis_client.zcard(f"{redis_prefix}:requests:big.example") == 2
+
+
+def test_scrapy_redis_flush_never_clears_the_shared_frontier(
+    redis_url: str, redis_prefix: str
+) -> None:
+    spider = make_spider(redis_url, redis_prefix)
+    with open_scheduler(spider) as scheduler:
+        scheduler.enqueue_request(Request("http://a.com/"))
+        assert scheduler.push_pending()
+        # scrapy-redis's flush() wipes the queue and the filter; the frontier
+        # is every worker's, so here it leaves both alone.
+        scheduler.flush()
+        assert len(scheduler.queue) == 1
+        assert not scheduler.enqueue_request(Request("http://b.com/").replace(url="http://a.com/"))
+
+
+def test_the_scheduler_is_built_from_plain_values(
+    redis_url: str, redis_prefix: str, redis_client: Any
+) -> None:
+    spider = make_spider(redis_url, redis_prefix)
+    keys = CrawlKeys(redis_prefix)
+    scheduler = FrontierScheduler(
+        redis_client, URLDupeFilter(redis_client, keys.dupefilter, recent=10),
+        queue_key=keys.requests, serializer=serializer, batch_size=2,
+    )  # fmt: skip
+    scheduler.open(spider)
+    try:
+        for i in range(3):
+            scheduler.enqueue_request(Request(f"http://h{i}.com/"))
+        assert len(scheduler.pending) == 1  # two pushed at the batch size
+        assert scheduler.next_request() is not None
+    finally:
+        scheduler.close("finished")
+
+
+def test_waking_the_engine_reaches_the_pinned_scrapys_slot() -> None:
+    # The scheduler's one private access to Scrapy's engine: when an upgrade
+    # changes it, this fails rather than pops waiting for the heartbeat.
+    assert "nextcall" in inspect.signature(_Slot).parameters
+    assert "self._slot" in inspect.getsource(ExecutionEngine.__init__)
+    woken: list[int] = []
+    engine = SimpleNamespace(
+        _slot=SimpleNamespace(nextcall=SimpleNamespace(schedule=lambda: woken.append(1)))
+    )
+    wake_engine(engine)
+    wake_engine(SimpleNamespace(_slot=None))  # before the spider opens
+    assert woken == [1]

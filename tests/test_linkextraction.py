@@ -322,8 +322,9 @@ def test_robots_meta(metas: str, flags: tuple[bool, bool]) -> None:
     html = f'{metas}<link rel="canonical" href="/c"><a href="/a">a</a><map><area href="/m"></map>'
     page = extract_links(html, URL)
     assert (page.nofollow, page.noindex) == flags
-    # Page-level nofollow makes every link nofollow; without it, none is.
-    assert [link.nofollow for link in page.links] == [flags[0]] * 3
+    # Page-level nofollow is the page's: each link keeps its own flags (the
+    # spider makes the edges of a nofollow page nofollow).
+    assert [link.nofollow for link in page.links] == [False] * 3
 
 
 # -- base URL ---------------------------------------------------------------
@@ -713,8 +714,6 @@ def check_invariants(page: ExtractedPage, url: str) -> None:
             assert link.anchor == ""
         if link.kind in ("canonical", "meta_refresh"):
             assert link.section == "body"
-        if page.nofollow:
-            assert link.nofollow
 
 
 FRAGMENTS = [
@@ -993,3 +992,18 @@ def test_nested_landmarks_stay_linear(navs: int, links: int) -> None:
     assert len(page.links) == links
     assert {link.section for link in page.links} == {"nav"}
     assert elapsed < 2, f"took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("max_links", [0, 1, 3, 4, 10])
+def test_max_links_keeps_the_first_links_and_counts_the_rest(max_links: int) -> None:
+    html = (
+        '<head><link rel=canonical href="/c"><meta http-equiv=refresh content="0;url=/r"></head>'
+        '<a href="/a">A</a><map><area href="/m"></map><a href="/b">B</a>'
+    )
+    every = extract_links(html, URL)
+    assert [link.href for link in every.links] == ["/c", "/r", "/a", "/m", "/b"]
+    assert every.truncated == 0
+    page = extract_links(html, URL, max_links=max_links)
+    kept = len(every.links) if max_links == 0 else min(max_links, len(every.links))
+    assert page.links == every.links[:kept]
+    assert page.truncated == len(every.links) - kept

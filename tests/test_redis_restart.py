@@ -90,7 +90,7 @@ def test_redis_away_keeps_links_and_defers_the_ack(
     scheduler: FrontierScheduler, redis_client: Any, redis_prefix: str, tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    stats = scheduler.crawler.stats
+    stats = scheduler.stats
     assert stats is not None
     scheduler.enqueue_request(Request("http://a.com/"))
     page = scheduler.next_request()
@@ -98,11 +98,11 @@ def test_redis_away_keeps_links_and_defers_the_ack(
     caplog.set_level(logging.WARNING, logger="backlinkbot.frontier.scheduler")
     with unreachable(scheduler.server, tmp_path):
         scheduler.enqueue_links(page, LINKS)
-        assert scheduler.flush() is False
+        assert scheduler.push_pending() is False
         assert [e.url for e in scheduler.pending] == LINKS  # kept, in order
         # The page is stored, but its links are not queued: the lease stays.
-        scheduler.crawler.signals.send_catch_log(pages_stored, urls=[page.url])
-        assert scheduler.unacked == [page.url] and page.url in scheduler.queue.leases.held
+        scheduler.spider.crawler.signals.send_catch_log(pages_stored, urls=[page.url])
+        assert scheduler.acks.done == [page.url] and page.url in scheduler.queue.leases.held
         for _ in range(20):  # the engine keeps asking; nothing raises
             assert scheduler.next_request() is None
             assert scheduler.has_pending_requests()
@@ -119,12 +119,12 @@ def test_redis_away_keeps_links_and_defers_the_ack(
     scheduler.outage.retry_now()
     scheduler._maintain()
     assert counts(redis_client, redis_prefix) == (len(LINKS), 0)
-    assert not scheduler.pending and not scheduler.unacked and not scheduler.queue.leases.held
+    assert not scheduler.pending and not scheduler.acks.done and not scheduler.queue.leases.held
     assert stats.get_value("backlinkbot/frontier/leases_acked") == 1
     assert any("reachable again" in r.getMessage() for r in caplog.records)
 
 
-def test_no_ack_goes_through_while_an_earlier_flush_fails(
+def test_no_ack_goes_through_while_an_earlier_push_fails(
     scheduler: FrontierScheduler, redis_client: Any, redis_prefix: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
@@ -148,11 +148,11 @@ def test_no_ack_goes_through_while_an_earlier_flush_fails(
     monkeypatch.setattr(scheduler.queue, "push_many", flaky_push)
     monkeypatch.setattr(scheduler.queue.leases, "ack", recorded_ack)
     scheduler.enqueue_links(page, LINKS)
-    # Redis answers everything but the flush: the ack must still wait.
+    # Redis answers everything but the push: the ack must still wait.
     scheduler.ack([page.url])
     assert calls == ["push"] and counts(redis_client, redis_prefix) == (0, 1)
     scheduler.outage.retry_now()
-    scheduler._maintain()  # the flush fails again: the ack waits again
+    scheduler._maintain()  # the push fails again: the ack waits again
     assert calls == ["push", "push"] and counts(redis_client, redis_prefix) == (0, 1)
     scheduler.outage.retry_now()
     scheduler._maintain()
@@ -192,7 +192,7 @@ def test_leases_of_a_killed_and_restarted_redis_are_not_acknowledged(
         page = sched.next_request()
         assert page is not None
         sched.enqueue_links(page, LINKS)
-        assert sched.flush()
+        assert sched.push_pending()
         # Redis answers once a write is in the append-only file (the page
         # cache): the flush, and the pop before it, survive a kill -9.
         aof = [p for p in (tmp_path / "redis").rglob("appendonly*") if p.is_file()]
@@ -201,14 +201,14 @@ def test_leases_of_a_killed_and_restarted_redis_are_not_acknowledged(
         server.kill()
         assert sched.next_request() is None and sched.has_pending_requests()
         sched.ack([page.url])  # Redis is away: deferred
-        assert sched.unacked == [page.url]
+        assert sched.acks.done == [page.url]
         server.start()
         assert counts(client, redis_prefix) == (len(LINKS), 1)  # all of it survived
         # Another server run: the lease is given up, not acknowledged ...
         sched.outage.retry_now()
         sched._acknowledge()
         assert counts(client, redis_prefix) == (len(LINKS), 1)
-        assert not sched.unacked and not sched.queue.leases.held
+        assert not sched.acks.done and not sched.queue.leases.held
         assert spider.crawler.stats.get_value("backlinkbot/frontier/leases_abandoned") == 1
         # ... it expires and its page goes back to the queue.
         wait_for(lambda: sched._maintain() or counts(client, redis_prefix)[1] == 0, 5, "reap")

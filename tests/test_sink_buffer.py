@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +61,12 @@ def urls(batch: list[PageItem]) -> list[str]:
 )
 def test_page_round_trip(page: PageItem) -> None:
     assert load_page(dump_page(page)) == page
+
+
+def test_pages_spilled_with_fields_since_removed_still_load() -> None:
+    page = pages(1)[0]
+    old = json.loads(dump_page(page)) | {"depth": 3, "links_found": 1, "base_url": page.url}
+    assert load_page(json.dumps(old)) == page
 
 
 def test_memory_is_bounded_and_order_is_kept(tmp_path: Path, make: Make) -> None:

@@ -4,6 +4,9 @@ the resolver that filters the addresses a connection may use."""
 from __future__ import annotations
 
 import ipaddress
+import os
+from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -18,7 +21,7 @@ from backlinkbot.safety.resolver import (
     RefusedAddressError,
     SafeResolver,
     dns_overrides,
-    proxy_hosts,
+    proxy_endpoints,
 )
 from backlinkbot.urlnorm import normalize_url
 
@@ -54,6 +57,21 @@ CASES = [
     ("http://example.com/", None),
     ("http://www.acme.com:8080/x", None),
 ]
+
+
+def _resolver(
+    allow: list[str] | None = None,
+    overrides: list[str] | None = None,
+    proxies: frozenset[tuple[str, int]] = frozenset(),
+) -> SafeResolver:
+    """A SafeResolver without a reactor (lookups are patched in the tests)."""
+    resolver = SafeResolver.__new__(SafeResolver)
+    resolver.policy = AddressPolicy(allow=allow or [])
+    resolver.enabled = True
+    resolver.overrides = dns_overrides(overrides or [])
+    resolver.proxies = proxies
+    resolver.refusals = {}
+    return resolver
 
 
 def _middleware(**settings: object) -> SSRFGuardMiddleware:
@@ -157,9 +175,7 @@ def test_dns_refusal_is_counted() -> None:
 def test_resolver_refuses_the_address_the_connection_would_use(
     answer: str, allow: list[str], refused: bool
 ) -> None:
-    resolver = SafeResolver.__new__(SafeResolver)  # no reactor needed for the check
-    resolver.policy = AddressPolicy(allow=allow)
-    resolver.enabled = True
+    resolver = _resolver(allow)
     if refused:
         with pytest.raises(RefusedAddressError):
             resolver._check(answer, "rebind.example")
@@ -167,13 +183,89 @@ def test_resolver_refuses_the_address_the_connection_would_use(
         assert resolver._check(answer, "rebind.example") == answer
 
 
-def test_proxy_hosts_are_read_from_the_environment() -> None:
-    env = {
-        "http_proxy": "http://proxy.internal:3128",
-        "HTTPS_PROXY": "localhost:8080",
-        "no_proxy": "x",
-    }
-    assert proxy_hosts(env) == ["proxy.internal", "localhost"]
+@pytest.mark.parametrize(
+    ("environment", "endpoints"),
+    [
+        ({"http_proxy": "http://proxy.internal:3128", "no_proxy": "x"}, {("proxy.internal", 3128)}),
+        ({"HTTPS_PROXY": "Proxy.Internal"}, {("proxy.internal", 80)}),
+        ({"https_proxy": "https://[::1]"}, {("::1", 443)}),
+        ({"http_proxy": "http://a:1", "https_proxy": "http://b:2"}, {("a", 1), ("b", 2)}),
+        ({"http_proxy": "http://a:1", "HTTP_PROXY": "http://b:2"}, {("a", 1)}),
+        ({"ftp_proxy": "http://a:1", "http_proxy": "http://b:99999"}, set()),
+        ({}, set()),
+    ],
+)
+def test_proxy_endpoints_are_read_from_the_environment(
+    environment: dict[str, str], endpoints: set[tuple[str, int]]
+) -> None:
+    with mock.patch.dict(os.environ, environment, clear=True):
+        assert proxy_endpoints() == endpoints
+
+
+def _resolve(resolver: SafeResolver, name: str, port: int) -> list[Any]:
+    """What ``resolveHostName`` hands a receiver: addresses, then "done"."""
+    got: list[Any] = []
+
+    class Receiver:
+        def resolutionBegan(self, resolution: object) -> None:
+            pass
+
+        def addressResolved(self, address: Any) -> None:
+            got.append((type(address).__name__, address.host, address.port))
+
+        def resolutionComplete(self) -> None:
+            got.append("done")
+
+    resolver.resolveHostName(Receiver(), name, port)
+    return got
+
+
+PROXY = frozenset({("proxy.internal", 3128), ("127.0.0.1", 8080)})
+RESOLVES = ["proxy.internal=10.0.0.5", "evil.example=10.0.0.5", "v6.example=::1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "port", "allowed"),
+    [
+        ("proxy.internal", 3128, True),  # the configured proxy
+        ("PROXY.internal.", 3128, True),
+        ("proxy.internal", 443, False),  # its name, another port
+        ("evil.example", 3128, False),  # its address and port, another name
+        ("127.0.0.1", 8080, True),  # a proxy given as an address
+        ("127.0.0.1", 6379, False),
+        ("[::1]", 8080, False),
+        ("v6.example", 80, False),
+        ("proxy.internal", 0, False),  # a lookup without a port is never exempt
+    ],
+)
+def test_only_the_proxy_host_and_port_are_exempt(name: str, port: int, allowed: bool) -> None:
+    resolver = _resolver(overrides=RESOLVES, proxies=PROXY)
+    got = _resolve(resolver, name, port)
+    if allowed:
+        assert len(got) == 2 and got[0][2] == port and got[1] == "done", got
+        assert resolver.refusal(name, port) is None
+    else:
+        assert got == ["done"]  # no address: nothing is connected to
+        assert resolver.refusal(name, port) in {"private", "loopback"}
+
+
+def test_refusals_are_remembered_per_host_and_port_until_an_answer_is_allowed() -> None:
+    resolver = _resolver(overrides=["a.example=10.0.0.1"])
+    _resolve(resolver, "a.example", 443)
+    assert resolver.refusal("A.example", 443) == "private"
+    assert resolver.refusal("a.example", 80) is None
+    resolver.overrides["a.example"] = "93.184.216.34"  # the name moved
+    assert _resolve(resolver, "a.example", 443) == [("IPv4Address", "93.184.216.34", 443), "done"]
+    assert resolver.refusal("a.example", 443) is None
+    resolver.overrides["a.example"] = "::ffff:10.0.0.1"
+    assert _resolve(resolver, "a.example", 443) == ["done"]
+    assert resolver.refusal("a.example", 443) == "private"
+
+
+def test_allowed_addresses_keep_their_family() -> None:
+    resolver = _resolver(allow=["::1", "10.0.0.0/8"], overrides=RESOLVES)
+    assert _resolve(resolver, "v6.example", 80) == [("IPv6Address", "::1", 80), "done"]
+    assert _resolve(resolver, "evil.example", 81) == [("IPv4Address", "10.0.0.5", 81), "done"]
 
 
 @pytest.mark.parametrize(
@@ -184,7 +276,8 @@ def test_proxy_hosts_are_read_from_the_environment() -> None:
         ("rebind.example", ["93.184.216.34", "127.0.0.1"], [], "RefusedAddressError"),
         ("meta.example", ["169.254.169.254"], [], "RefusedAddressError"),
         ("wiki.corp.example", ["10.1.1.1"], [".corp.example"], "10.1.1.1"),
-        ("127.0.0.1", ["127.0.0.1"], [], "127.0.0.1"),  # a proxy's literal address
+        ("127.0.0.1", ["127.0.0.1"], [], "RefusedAddressError"),  # an address is checked too
+        ("127.0.0.1", ["127.0.0.1"], ["127.0.0.1"], "127.0.0.1"),
     ],
 )
 def test_resolver_checks_every_answer(
@@ -199,10 +292,7 @@ def test_resolver_checks_every_answer(
         return defer.succeed(pending.pop(0))
 
     monkeypatch.setattr(CachingThreadedResolver, "getHostByName", lookup)
-    resolver = SafeResolver.__new__(SafeResolver)
-    resolver.policy = AddressPolicy(allow=allow)
-    resolver.enabled = True
-    resolver.overrides = {}
+    resolver = _resolver(allow)
     results: list[str] = []
     for _ in answers:
         d = resolver.getHostByName(name)
@@ -244,10 +334,7 @@ def test_resolver_answers_overridden_names_itself(
         return defer.succeed("93.184.216.34")
 
     monkeypatch.setattr(CachingThreadedResolver, "getHostByName", lookup)
-    resolver = SafeResolver.__new__(SafeResolver)
-    resolver.policy = AddressPolicy(allow=allow)
-    resolver.enabled = True
-    resolver.overrides = dns_overrides(["staging.example=10.1.2.3"])
+    resolver = _resolver(allow, ["staging.example=10.1.2.3"])
     results: list[str] = []
     resolver.getHostByName(name).addCallbacks(
         results.append, lambda f: results.append(f.type.__name__)

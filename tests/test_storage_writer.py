@@ -261,3 +261,53 @@ def test_lazy_last_seen_refresh_writes_only_the_page(mongo_db: Any) -> None:
     assert result.links_refreshed == 2
     assert {d["last_seen"] for d in mongo_db.links.find()} == {day8}
     assert mongo_db.pages.find_one({"_id": A})["links_refreshed_at"] == day8
+
+
+def test_a_page_whose_links_were_truncated_says_so(mongo_db: Any) -> None:
+    ensure_indexes(mongo_db)
+    writer = GraphWriter(mongo_db)
+    truncated = page(A, EDGES)
+    truncated.links_truncated = 12345
+    writer.write([truncated, page("http://c.org/", [])])
+    assert mongo_db.pages.find_one({"_id": A})["links_truncated"] == 12345
+    assert mongo_db.pages.find_one({"_id": "http://c.org/"})["links_truncated"] == 0
+    # A failed refetch keeps what the last good fetch said.
+    writer.write([page(A, [], at=T0 + timedelta(days=1), status=None)])
+    assert mongo_db.pages.find_one({"_id": A})["links_truncated"] == 12345
+
+
+def test_many_edges_are_written_in_bounded_bulk_calls(
+    mongo_db: Any, mongo_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pymongo import MongoClient, monitoring
+
+    from backlinkbot.storage import writer as module
+
+    class Inserts(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.sizes: list[tuple[str, int]] = []
+
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            if event.command_name == "insert":
+                self.sizes.append((event.command["insert"], len(event.command["documents"])))
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+            pass
+
+        def failed(self, event: monitoring.CommandFailedEvent) -> None:
+            pass
+
+    monkeypatch.setattr(module, "MAX_BULK_OPS", 7)
+    ensure_indexes(mongo_db)
+    inserts = Inserts()
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        mongo_uri, tz_aware=True, event_listeners=[inserts]
+    )
+    try:
+        big = page(A, [edge(A, f"http://b{i}.com/") for i in range(30)])
+        result = GraphWriter(client[mongo_db.name]).write([big, page("http://c.org/", [])])
+    finally:
+        client.close()
+    assert result.links_inserted == 30
+    assert mongo_db.links.count_documents({"src": A}) == 30
+    assert inserts.sizes == [("links", 7)] * 4 + [("links", 2), ("pages", 2)]

@@ -27,7 +27,15 @@ from backlinkbot.commands.seeds import (
 )
 from backlinkbot.configuration import unknown_setting_warnings
 from backlinkbot.connection import CrawlKeys
-from backlinkbot.runner import CrawlOptions, format_summary, push_seeds, reset_frontier, run_crawl
+from backlinkbot.runner import (
+    CrawlOptions,
+    WorkLeft,
+    format_summary,
+    push_seeds,
+    reset_frontier,
+    run_crawl,
+    work_left,
+)
 from backlinkbot.services import (
     crawl_keys,
     data_dir,
@@ -83,19 +91,9 @@ def parse_settings(pairs: list[str]) -> dict[str, str]:
     return settings
 
 
-def frontier_work(server: Any, keys: CrawlKeys) -> dict[str, int]:
-    """What the frontier still holds: queued and leased requests, seeds."""
-    with server.pipeline(transaction=False) as pipe:
-        pipe.get(keys.queued)
-        pipe.zcard(keys.leased)
-        pipe.llen(keys.start_urls)
-        queued, leased, seeds = pipe.execute()
-    return {"queued": int(queued or 0), "leased": int(leased), "seeds": int(seeds)}
-
-
-def _describe(work: dict[str, int]) -> str:
-    names = {"queued": "queued requests", "leased": "leased requests", "seeds": "seeds"}
-    return ", ".join(f"{count} {names[what]}" for what, count in work.items() if count)
+def _describe(work: WorkLeft) -> str:
+    counts = {"queued requests": work.queued, "leased requests": work.leased, "seeds": work.seeds}
+    return ", ".join(f"{count} {what}" for what, count in counts.items() if count)
 
 
 def _start_fresh(args: argparse.Namespace, server: Any, keys: CrawlKeys) -> bool:
@@ -105,8 +103,8 @@ def _start_fresh(args: argparse.Namespace, server: Any, keys: CrawlKeys) -> bool
         return False
     if args.fresh:
         return True
-    work = frontier_work(server, keys)
-    if not any(work.values()):
+    work = work_left(server, keys, page_budget=0)
+    if work.finished:
         return True
     question = (
         f"The frontier of crawl {keys.prefix!r} still holds {_describe(work)}. "
@@ -197,4 +195,4 @@ def run(args: argparse.Namespace) -> int:
     if summary.exit_codes and all(code != 0 for code in summary.exit_codes):
         print(f"backlinkbot crawl: every worker failed (exit codes {summary.exit_codes}); "
               f"see {log_dir}", file=sys.stderr)  # fmt: skip
-    return 0 if summary.ok else 1
+    return summary.exit_status

@@ -198,9 +198,16 @@ class DemoWebServer:
         """Bind and serve in a daemon thread; returns ``self``."""
         if self._server is not None:
             raise RuntimeError("the server is already running")
+        log = None
         if self.request_log is not None:
-            self._log = open(self.request_log, "a", encoding="utf-8")  # noqa: SIM115
-        self._server = _Server((self.host, self.port), self.web, self._log, self.latency)
+            log = open(self.request_log, "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            self._server = _Server((self.host, self.port), self.web, log, self.latency)
+        except BaseException:
+            if log is not None:
+                log.close()  # the port was taken: no log left open behind us
+            raise
+        self._log = log
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="demoweb", daemon=True
         )

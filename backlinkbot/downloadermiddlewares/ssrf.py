@@ -11,8 +11,9 @@ a proxy the proxy resolves them.
 URLs arrive WHATWG-normalized, so ``http://2130706433/``, ``http://0x7f.1/``
 and ``http://0177.0.0.1/`` are all ``http://127.0.0.1/`` here. Each refusal
 is counted as ``backlinkbot/ssrf/refused/<reason>`` (``dns_<reason>`` for
-a name whose resolution the resolver refused); the link that led here
-is still recorded, only the fetch is skipped.
+a connection the resolver refused, which the download handler reports as
+:class:`~backlinkbot.safety.resolver.RefusedAddressError`); the link that
+led here is still recorded, only the fetch is skipped.
 """
 
 from __future__ import annotations

@@ -2,34 +2,45 @@
 forward proxy), reusing its Twisted agents and plain-http endpoints, and
 keeping the frontier's spacing for requests sent late
 (:meth:`backlinkbot.frontier.spacing.Spacing.before_send`), just before a
-request is handed to its agent and again once a new connection is open."""
+request is handed to its agent and again once a new connection is open.
+
+Every connection's address comes from the crawl's resolver
+(:class:`~backlinkbot.safety.resolver.SafeResolver`), asked with the port the
+connection is for, so that only the connection to a configured proxy is exempt
+from the SSRF policy; a refused connection fails with
+:class:`~backlinkbot.safety.resolver.RefusedAddressError`."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy.core.downloader.handlers.http11 import (
     HTTP11DownloadHandler,
     _ScrapyAgent,
     _TunnelingAgent,
 )
-from scrapy.exceptions import ResponseDataLossError
+from scrapy.exceptions import CannotResolveHostError, ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.deprecate import warn_on_deprecated_spider_attribute
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.url import add_http_if_no_scheme
 from twisted.web.client import HTTPConnectionPool
 
 from backlinkbot.frontier.spacing import Spacing, has_turn
+from backlinkbot.safety.resolver import RefusedAddressError, SafeResolver
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
 
+    from scrapy.core.downloader.handlers.http11 import _TunnelingTCP4ClientEndpoint
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from twisted.internet.defer import Deferred
     from twisted.internet.interfaces import IReactorTime, IStreamClientEndpoint
+    from twisted.internet.protocol import Factory, Protocol
     from twisted.web._newclient import HTTP11ClientProtocol
     from twisted.web.client import URI, Agent
 
@@ -66,9 +77,50 @@ class _ReusingAgent(_ScrapyAgent):
             if len(self._agents) >= MAX_AGENTS:
                 self._agents.clear()
             agent = self._agents[key] = super()._get_agent(request, timeout)
+            resolver = _safe_resolver()
             if not isinstance(agent, _TunnelingAgent):
                 _reuse_http_endpoints(agent)
+            elif resolver is not None:
+                _resolve_tunnel_proxy(agent, resolver)
         return agent
+
+
+def _safe_resolver() -> SafeResolver | None:
+    """The reactor's name resolver, when it is the crawl's SafeResolver."""
+    from twisted.internet import reactor
+
+    resolver = getattr(reactor, "nameResolver", None)
+    return resolver if isinstance(resolver, SafeResolver) else None
+
+
+def _connection_target(request: Request) -> tuple[str, int]:
+    """The host and port a request's connection goes to: its proxy's, or
+    its URL's."""
+    proxy = request.meta.get("proxy")
+    parsed = urlsplit(add_http_if_no_scheme(proxy)) if proxy else urlparse_cached(request)
+    return parsed.hostname or "", parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+def _resolve_tunnel_proxy(agent: _TunnelingAgent, resolver: SafeResolver) -> None:
+    """Make ``agent``'s tunnels connect to the address ``resolver`` gives for
+    the proxy's host and port."""
+    build: Callable[[URI], _TunnelingTCP4ClientEndpoint] = agent._getEndpoint
+
+    def endpoint(uri: URI) -> _TunnelingTCP4ClientEndpoint:
+        tunnel = build(uri)
+        connect = tunnel.connect
+
+        def connect_to_address(factory: Factory) -> Deferred[Protocol]:
+            def connect_to(address: str) -> Deferred[Protocol]:
+                tunnel._host = address  # connectTCP does not look an address up
+                return connect(factory)
+
+            return resolver.address(tunnel._host, tunnel._port).addCallback(connect_to)
+
+        tunnel.connect = connect_to_address  # type: ignore[method-assign,assignment]
+        return tunnel
+
+    agent._getEndpoint = endpoint  # type: ignore[method-assign]
 
 
 def _reuse_http_endpoints(agent: Agent) -> None:
@@ -175,6 +227,15 @@ class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
                 finally:
                     pool.sending = None
                 return await maybe_deferred_to_future(sent)
+        except CannotResolveHostError as exc:
+            # Twisted reports a name without an allowed address as a failed
+            # lookup; the resolver remembers why it gave none.
+            resolver = _safe_resolver()
+            host, port = _connection_target(request)
+            reason = resolver.refusal(host, port) if resolver is not None else None
+            if reason is None:
+                raise
+            raise RefusedAddressError(host, reason) from exc
         except ResponseDataLossError:
             if not self._fail_on_dataloss_warned:
                 logger.warning(get_dataloss_msg(request.url))

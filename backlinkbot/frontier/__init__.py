@@ -1,7 +1,8 @@
 """The shared Redis frontier, built on scrapy-redis's plug points (docs/FRONTIER.md).
 
 - :mod:`.serializer`: JSON (not pickle) for requests on the shared queue.
-- :mod:`.scheduler`: batched enqueues, lease acknowledgements (``SCHEDULER``).
+- :mod:`.scheduler`: batched enqueues and pops (``SCHEDULER``).
+- :mod:`.acks`: lease acknowledgements, once the links found before are queued.
 - :mod:`.queue`: per-host queues, cluster-wide politeness, leased pops
   (``SCHEDULER_QUEUE_CLASS``).
 - :mod:`.leases`: requests handed out stay in Redis until done; reaper.

@@ -1,21 +1,10 @@
 """Seen-URL filter (``DUPEFILTER_CLASS``): each normalized URL is fetched once.
 
-The spider only schedules normalized URLs, so the URL itself is the identity
-of a request. Seen URLs are kept in a Bloom filter on Redis bitmaps shared by
-every worker (:mod:`.bloom`), sized by ``BACKLINKBOT_DUPEFILTER_CAPACITY`` and
-``BACKLINKBOT_DUPEFILTER_ERROR_RATE``: about 1.8 bytes per URL at 10 million
-URLs and a 0.1 % false-positive rate, against some 70 bytes per URL for a set
-of fingerprints. A false positive means one URL is not crawled.
-
-Checking and marking is one Lua ``SETBIT`` pass (``SETBIT`` answers the old
-bit). The scheduler checks whole batches of discovered links together with
-queueing them (:meth:`FrontierQueue.push_many`); :meth:`request_seen` is the
-one-request path of the scrapy-redis interface.
-
-Each worker also remembers the URLs it handed to the filter lately
-(:class:`.recent.RecentURLs`, ``BACKLINKBOT_DUPEFILTER_RECENT_URLS``): a
-page's links mostly repeat the links of the pages before it, and those are
-answered "seen" without a trip to Redis.
+The URL itself is a request's identity. Seen URLs are kept in a Bloom filter
+on Redis bitmaps shared by every worker (:mod:`.bloom`), checked in batches
+as the scheduler queues them (:meth:`FrontierQueue.push_many`), with a memory
+of the URLs this worker handed over lately (:mod:`.recent`) in front of it.
+Sizes and rates: docs/FRONTIER.md, "Seen URLs".
 """
 
 from __future__ import annotations
@@ -98,6 +87,17 @@ class URLDupeFilter(RFPDupeFilter):  # type: ignore[misc]
     def request_seen(self, request: Request) -> bool:
         key, offsets = self.bits(request.url)
         return not self._seen(keys=[key], args=offsets)
+
+    def unseen(self, urls: list[str]) -> list[str]:
+        """``urls`` less the ones this worker handed to the filter lately:
+        those are known to be seen, and counted as filtered here. The others
+        are checked in Redis as they are queued."""
+        fresh, known = self.recent.split(urls)
+        if known:
+            self.filtered(*known)
+            if self.stats is not None:
+                self.stats.inc_value("backlinkbot/frontier/seen_recently", len(known))
+        return fresh
 
     def log(self, request: Request, spider: Spider) -> None:
         self.filtered(request.url)

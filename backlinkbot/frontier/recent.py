@@ -1,22 +1,11 @@
 """The URLs a worker handed to the shared seen-URL filter lately.
 
-A page's links are mostly the links of the pages before it: the same site
-navigation, header and footer on every page of a site. Each of them was
-handed to the shared Bloom filter the first time; checking it again costs
-its bit offsets, its share of the Lua call and of the encoded batch, for an
-answer already known ("seen"). :class:`RecentURLs` remembers the hashes of
-the URLs this worker handed over lately, in two generations of at most
-``size`` each (the older one is dropped when the newer is full), so memory is
-bounded by ``2 * size`` hashes (about 6 MB at the default 50,000) whatever
-the crawl's size.
-
-Remembering is only a shortcut for the shared filter's answer: a URL is
-remembered once it is buffered for the filter, and the filter's own answer
-for it is final. A 64-bit hash collision (about one in 10^14 lookups here)
-would skip a URL, far below the Bloom filter's own error rate. When Redis
-may have lost recent writes (a restart, an outage), the worker forgets
-everything (:meth:`clear`), so that a URL lost with them is queued again when
-it is found again.
+A page's links mostly repeat the links of the pages before it (navigation,
+header, footer). :class:`RecentURLs` remembers their hashes in two
+generations of at most ``size`` each, so that the dupefilter answers those
+"seen" without Redis; the shared filter's own answer stays final, and the
+worker forgets everything (:meth:`RecentURLs.clear`) when Redis may have lost
+its last writes. docs/FRONTIER.md, "Seen URLs", gives sizes and figures.
 """
 
 from __future__ import annotations

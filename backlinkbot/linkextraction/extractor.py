@@ -65,6 +65,8 @@ class ExtractedPage:
     nofollow: bool = False
     #: ``<meta name=robots|backlinkbot content=noindex|none>``.
     noindex: bool = False
+    #: Links past ``max_links``, counted but not returned.
+    truncated: int = 0
 
 
 def _collapse(text: str) -> str:
@@ -169,10 +171,12 @@ def _parse(html: str) -> LexborHTMLParser | None:
         return None
 
 
-def extract_links(html: str, url: str) -> ExtractedPage:
+def extract_links(html: str, url: str, *, max_links: int = 0) -> ExtractedPage:
     """The links of ``html`` (decoded text) fetched from ``url``.
 
-    Links are returned as written, in document order; see
+    Links are returned as written, in document order, the first
+    ``max_links`` of them when that is above 0 (the others are only counted,
+    in ``truncated``); see
     ``docs/LINK_EXTRACTION.md`` for what counts as a link, its ``anchor``,
     ``alt``, ``image``, ``section`` and flags.
 
@@ -205,6 +209,9 @@ def extract_links(html: str, url: str) -> ExtractedPage:
     have_refresh = False
     nofollow_page = False
     noindex_page = False
+    # Past the bound a link is counted, not built (its text not even read).
+    limit = max_links if max_links > 0 else len(nodes) + 1
+    truncated = 0
 
     for node in nodes:
         tag = node.tag
@@ -217,6 +224,9 @@ def extract_links(html: str, url: str) -> ExtractedPage:
                 if "href" not in attrs:
                     continue
                 href = ""
+            if len(links) >= limit:
+                truncated += 1
+                continue
             nofollow, ugc, sponsored = _rel_flags(attrs.get("rel"))
             image = False
             if tag == "a":
@@ -248,6 +258,9 @@ def extract_links(html: str, url: str) -> ExtractedPage:
             rel = attrs.get("rel") or ""
             if "canonical" not in rel.lower().split():
                 continue
+            if len(links) >= limit:
+                truncated += 1
+                continue
             href = attrs.get("href") or ""
             nofollow, ugc, sponsored = _rel_flags(rel)
             links.append(
@@ -273,7 +286,9 @@ def extract_links(html: str, url: str) -> ExtractedPage:
             # Only the first refresh that parses takes effect (HTML, "shared
             # declarative refresh steps": "will declaratively refresh").
             have_refresh = True
-            if parsed[1] is not None:
+            if parsed[1] is not None and len(links) >= limit:
+                truncated += 1
+            elif parsed[1] is not None:
                 links.append(RawLink(parsed[1], "meta_refresh"))
                 link_nodes.append(node)
         elif tag == "base":
@@ -288,10 +303,10 @@ def extract_links(html: str, url: str) -> ExtractedPage:
     assign_sections(links, link_nodes, landmarks)
     if scripts:
         _drop_script_text(scripts, links, link_nodes)
-    if nofollow_page:
-        for link in links:
-            link.nofollow = True
+    # Page-level nofollow is applied to the page's edges by the spider, which
+    # also reads X-Robots-Tag: each link keeps the flags of its own markup.
     page.links = links
     page.nofollow = nofollow_page
     page.noindex = noindex_page
+    page.truncated = truncated
     return page

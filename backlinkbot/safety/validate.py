@@ -127,5 +127,5 @@ def validate_page_document(doc: Mapping[str, Any]) -> None:
     for field in ("nofollow", "noindex"):
         if field in doc:
             _bool(doc, field)
-    for field in ("links_out", "links_external", "links_rejected"):
+    for field in ("links_out", "links_external", "links_rejected", "links_truncated"):
         _int(doc, field, optional=True)

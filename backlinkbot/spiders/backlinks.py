@@ -1,30 +1,10 @@
-"""The ``backlinks`` spider: fetch pages, record their links, follow them.
+"""The ``backlinks`` spider: seeds from Redis, each response a page item.
 
-Seeds come from the Redis start-URL key (``<prefix>:start_urls``; plain URLs
-or JSON objects ``{"url": ...}``), as with any scrapy-redis spider, and are read
-both at start (``async def start()``) and whenever the worker goes idle. A seed
-``{"url": ..., "recrawl": true}`` is fetched even if the URL was seen before.
-
-Every fetched URL gives one :class:`~backlinkbot.items.PageItem`:
-
-- a 3xx answer with a ``Location`` is a page whose only link is the redirect
-  (``kind: "redirect"``); the target is scheduled like any other link, so each
-  URL of a chain is fetched once and recorded once;
-- a 2xx HTML page carries every link the extractor finds;
-- anything else (non-HTML, 4xx/5xx, network errors) is a page without links,
-  counted under ``backlinkbot/pages/...`` in the stats.
-
-Internal and external links are followed alike (a backlink crawler discovers
-sites by following links out of them), shallow pages first. The links a page
-leads to are checked for traps (:mod:`backlinkbot.traps`) and handed to the
-frontier scheduler as one batch (:meth:`FrontierScheduler.enqueue_links`),
-before the page item goes to the pipelines (so they are queued before the
-page's lease is acknowledged); with any other scheduler they are yielded as
-requests, the Scrapy way.
-
-While Redis cannot be reached the worker stays open: reading seeds and
-checking whether the crawl is finished fail softly (``spider_idle`` raises
-``DontCloseSpider``), counted under ``backlinkbot/frontier/redis_errors``.
+Seeds are read from ``<prefix>:start_urls`` as with any scrapy-redis spider.
+Every fetched URL gives one :class:`~backlinkbot.items.PageItem` whose links
+are normalized once into edges; following them is the job of
+:class:`~backlinkbot.spidermiddlewares.follow.FollowLinksMiddleware`.
+docs/FRONTIER.md describes seeds, redirects and outages.
 """
 
 from __future__ import annotations
@@ -41,27 +21,26 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy_redis.spiders import RedisSpider
 
-from backlinkbot.connection import CrawlKeys, RedisOutage, fail_fast, worker_name
+from backlinkbot.connection import CrawlKeys, RedisOutage, redis_client, worker_name
+from backlinkbot.domains import registrable_domain
 from backlinkbot.frontier.cluster import Cluster
 from backlinkbot.frontier.leases import request_done
-from backlinkbot.frontier.scheduler import FrontierScheduler
-from backlinkbot.items import PageItem, RawLink
+from backlinkbot.items import Edge, PageItem, RawLink
 from backlinkbot.linkextraction import extract_links
 from backlinkbot.robotstags import parse_x_robots_tag
-from backlinkbot.traps import HOPS_KEY, REDIRECT_STATUSES, TrapGuard, redirect_hops
-from backlinkbot.urlnorm import InvalidURL, normalize_url_cached
+from backlinkbot.traps import REDIRECT_STATUSES
+from backlinkbot.urlnorm import InvalidURL, normalize_url_cached, url_host
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
     from twisted.python.failure import Failure
 
-__all__ = ["BacklinksSpider"]
+__all__ = ["BacklinksSpider", "add_edges"]
 
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-#: Link kinds that lead to another page worth fetching.
-FOLLOWED_KINDS = frozenset({"a", "area", "canonical", "meta_refresh", "redirect"})
 #: Seeds go before everything discovered; deeper pages after shallower ones.
 SEED_PRIORITY = 1000
 
@@ -75,12 +54,44 @@ def _mime_type(response: Response) -> str:
     return raw.split(b";", 1)[0].strip().decode("latin-1").lower()
 
 
+def _is_html(response: Response) -> bool:
+    if not isinstance(response, TextResponse):
+        return False
+    mime = _mime_type(response)
+    return mime in HTML_TYPES or (not mime and isinstance(response, HtmlResponse))
+
+
+def new_page(url: str, status: int | None, **fields: Any) -> PageItem:
+    """A page item for ``url`` (normalized), with its host and domain."""
+    host = url_host(url)
+    return PageItem(url, status, _utcnow(), host=host, domain=registrable_domain(host), **fields)
+
+
+def add_edges(page: PageItem, links: list[RawLink], base: str, stats: StatsCollector) -> None:
+    """Normalize ``links`` (resolved against ``base``) into ``page.edges``,
+    each once; the ones that fail are counted and left out."""
+    for link in links:
+        try:
+            dst = normalize_url_cached(link.href, base)
+        except InvalidURL as exc:
+            page.links_rejected += 1
+            stats.inc_value(f"backlinkbot/links_rejected/{exc.reason}")
+            continue
+        dst_host = url_host(dst)
+        page.edges.append(Edge.of(
+            link, src=page.url, dst=dst, src_host=page.host, dst_host=dst_host,
+            src_domain=page.domain, dst_domain=registrable_domain(dst_host),
+            nofollow=link.nofollow or page.nofollow,
+        ))  # fmt: skip
+
+
 class BacklinksSpider(RedisSpider):  # type: ignore[misc]
     name = "backlinks"
 
     cluster: Cluster
-    traps: TrapGuard
     outage: RedisOutage
+    #: Set by scrapy-redis: the client's call that counts the waiting seeds.
+    count_size: Any
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> BacklinksSpider:
@@ -88,6 +99,7 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         # spiders are built before add-ons finalize the settings (REDIS_URL
         # of the embedded default, key names). Connect when the spider opens.
         spider: BacklinksSpider = super(RedisSpider, cls).from_crawler(crawler, *args, **kwargs)
+        spider.max_page_links = crawler.settings.getint("BACKLINKBOT_MAX_PAGE_LINKS")
         crawler.signals.connect(spider._on_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         return spider
@@ -98,11 +110,14 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         keys = CrawlKeys.from_settings(settings)
         self.redis_key = keys.start_urls
         super().setup_redis(crawler)
-        # Seeds are read with LRANGE + LTRIM: sent twice by redis-py's own
-        # retry after a lost answer, the first batch would be lost.
-        fail_fast(self.server)
+        # scrapy-redis made its own client; the crawl's replaces it (it fails
+        # fast: seeds are read with LRANGE + LTRIM, and sent twice after a
+        # lost answer, the first batch would be lost). count_size is bound
+        # to the client, so it is bound again.
+        self.server = redis_client(settings)
+        self.count_size = getattr(self.server, self.count_size.__name__)
         self.outage = RedisOutage(crawler.stats, logger)
-        self.follow_links = settings.getbool("BACKLINKBOT_FOLLOW_LINKS")
+        self.max_page_links = settings.getint("BACKLINKBOT_MAX_PAGE_LINKS")  # final now
         self.close_when_done = settings.getbool("BACKLINKBOT_CLOSE_WHEN_DONE")
         self.cluster = Cluster(
             self.server,
@@ -132,23 +147,28 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
     def make_request_from_data(self, data: bytes | str) -> Request | None:
         text = data.decode(self.redis_encoding) if isinstance(data, bytes) else data
         text = text.strip()
-        url = text
-        recrawl = False
+        url, recrawl = text, False
         if text.startswith("{"):
-            try:
-                seed = json.loads(text)
-                url = str(seed.get("url", ""))
-                recrawl = seed.get("recrawl") is True
-            except (ValueError, AttributeError):
-                url = ""
+            url, recrawl = self._seed_object(text)
         try:
             url = normalize_url_cached(url)
         except InvalidURL as exc:
             self.crawler.stats.inc_value(f"backlinkbot/seeds_rejected/{exc.reason}")
             logger.warning("Ignoring seed %r: %s", text[:200], exc.reason)
             return None
-        request = self._request(url, depth=0, priority=SEED_PRIORITY)
-        return request.replace(dont_filter=True) if recrawl else request
+        return Request(
+            url, callback=self.parse, errback=self.on_error, priority=SEED_PRIORITY,
+            meta={"depth": 0}, dont_filter=recrawl,
+        )  # fmt: skip
+
+    @staticmethod
+    def _seed_object(text: str) -> tuple[str, bool]:
+        """``(url, recrawl)`` of a JSON seed; no URL when it does not parse."""
+        try:
+            seed = json.loads(text)
+            return str(seed.get("url", "")), seed.get("recrawl") is True
+        except (ValueError, AttributeError):
+            return "", False
 
     def spider_idle(self) -> None:
         # Without an answer from Redis the crawl is not known to be finished:
@@ -172,104 +192,69 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
     def _on_opened(self, spider: Any) -> None:
         self.setup_redis(self.crawler)
         self.cluster.heartbeat()
-        self.traps = TrapGuard.from_crawler(self.crawler)
 
     def _on_closed(self, spider: Any, reason: str) -> None:
         self.cluster.leave()
 
-    # -- fetching ------------------------------------------------------------
+    # -- responses -----------------------------------------------------------
 
-    def _request(self, url: str, *, depth: int, priority: int) -> Request:
-        return Request(
-            url,
-            callback=self.parse,
-            errback=self.on_error,
-            priority=priority,
-            meta={"depth": depth},
-        )
-
-    def parse(self, response: Response) -> Iterator[Any]:
-        stats = self.crawler.stats
-        depth = int(response.meta.get("depth", 0))
-        page = PageItem(
-            url=response.url,
-            status=response.status,
-            fetched_at=_utcnow(),
-            content_type=_mime_type(response),
-            base_url=response.url,
-            ip=str(response.ip_address) if response.ip_address else None,
-            depth=depth,
-        )
-        location = response.headers.get(b"Location")
-        if response.status in REDIRECT_STATUSES and location:
-            href = location.decode("utf-8", "replace")
-            page.links = [RawLink(href=href, kind="redirect")]
-            try:
-                page.redirect_to = normalize_url_cached(href, response.url)
-            except InvalidURL:
-                stats.inc_value("backlinkbot/pages/bad_redirect")
-            stats.inc_value("backlinkbot/pages/redirect")
-        elif not 200 <= response.status < 300:
-            stats.inc_value(f"backlinkbot/pages/status_{response.status}")
-        elif not self._is_html(response):
-            stats.inc_value("backlinkbot/pages/skipped_non_html")
-        else:
-            assert isinstance(response, TextResponse)
-            extracted = extract_links(response.text, response.url)
-            headers = response.headers.getlist(b"X-Robots-Tag")
-            directives = parse_x_robots_tag(h.decode("latin-1") for h in headers)
-            page.base_url = extracted.base_url
-            page.nofollow = extracted.nofollow or directives.nofollow
-            page.noindex = extracted.noindex or directives.noindex
-            page.links = extracted.links
-            if directives.nofollow:
-                for link in page.links:
-                    link.nofollow = True
-            stats.inc_value("backlinkbot/pages/html")
-        stats.inc_value("backlinkbot/pages/fetched")
-        # The links go to the frontier before the page goes down the item
-        # pipeline: the page's lease is acknowledged once the page is stored
-        # (or scraped, with BACKLINKBOT_LEASE_ACK=scraped, before the engine
-        # resumes this generator), and only once its links are queued.
-        if self.follow_links:
-            yield from self._follow(page, response, depth + 1)
+    def parse(self, response: Response) -> Iterator[PageItem]:
+        ip = response.ip_address
+        page = new_page(
+            response.url, response.status, content_type=_mime_type(response),
+            ip=str(ip) if ip else None,
+        )  # fmt: skip
+        links, base = self._links(page, response)
+        add_edges(page, links, base, self.crawler.stats)
+        if response.status in REDIRECT_STATUSES and links:
+            self._redirected(page)
+        self.crawler.stats.inc_value("backlinkbot/pages/fetched")
         yield page
 
-    @staticmethod
-    def _is_html(response: Response) -> bool:
-        if not isinstance(response, TextResponse):
-            return False
-        mime = _mime_type(response)
-        return mime in HTML_TYPES or (not mime and isinstance(response, HtmlResponse))
+    def _links(self, page: PageItem, response: Response) -> tuple[list[RawLink], str]:
+        """The links of ``response`` as found, and what they resolve
+        against; counts what kind of page it is."""
+        stats = self.crawler.stats
+        location = response.headers.get(b"Location")
+        if response.status in REDIRECT_STATUSES and location:
+            # A redirect is a page whose only link is its target.
+            stats.inc_value("backlinkbot/pages/redirect")
+            return [RawLink(location.decode("utf-8", "replace"), "redirect")], response.url
+        if not 200 <= response.status < 300:
+            stats.inc_value(f"backlinkbot/pages/status_{response.status}")
+        elif not _is_html(response):
+            stats.inc_value("backlinkbot/pages/skipped_non_html")
+        else:
+            stats.inc_value("backlinkbot/pages/html")
+            return self._html_links(page, response)
+        return [], response.url
 
-    def _follow(self, page: PageItem, response: Response, depth: int) -> Iterator[Request]:
-        seen: set[str] = {page.url}
-        base = page.base_url or page.url
-        urls: list[str] = []
-        for link in page.links:
-            if link.kind not in FOLLOWED_KINDS:
-                continue
-            try:
-                url = normalize_url_cached(link.href, base)
-            except InvalidURL:
-                continue
-            if url not in seen:
-                seen.add(url)
-                urls.append(url)
-        if not urls:
-            return
-        prototype = self._request(urls[0], depth=depth, priority=-depth)
-        scheduler = self.crawler.engine.scheduler
-        if not isinstance(scheduler, FrontierScheduler):
-            # Another scheduler: plain requests, checked by TrapGuardMiddleware.
-            for url in urls:
-                yield prototype.replace(url=url)
-            return
-        hops = redirect_hops(response)
-        if hops:
-            prototype.meta[HOPS_KEY] = hops
-        kept = self.traps.keep(urls, depth=depth, hops=hops)
-        scheduler.enqueue_links(prototype, [urls[i] for i in kept])
+    def _html_links(self, page: PageItem, response: Response) -> tuple[list[RawLink], str]:
+        """The links of an HTML page, at most ``BACKLINKBOT_MAX_PAGE_LINKS``;
+        sets its page-level robots directives."""
+        assert isinstance(response, TextResponse)
+        extracted = extract_links(response.text, response.url, max_links=self.max_page_links)
+        if extracted.truncated:
+            self._truncated(page, extracted.truncated)
+        headers = response.headers.getlist(b"X-Robots-Tag")
+        directives = parse_x_robots_tag(h.decode("latin-1") for h in headers)
+        page.nofollow = extracted.nofollow or directives.nofollow
+        page.noindex = extracted.noindex or directives.noindex
+        return extracted.links, extracted.base_url
+
+    def _truncated(self, page: PageItem, left_out: int) -> None:
+        """Record that the page had ``left_out`` links past the bound."""
+        page.links_truncated = left_out
+        self.crawler.stats.inc_value("backlinkbot/pages/links_truncated")
+        self.crawler.stats.inc_value("backlinkbot/links_truncated", left_out)
+        logger.info("%s has %d links more than the %d kept", page.url,
+                    left_out, self.max_page_links)  # fmt: skip
+
+    def _redirected(self, page: PageItem) -> None:
+        if page.edges:
+            page.redirect_to = page.edges[0].dst
+        else:
+            self.crawler.stats.inc_value("backlinkbot/pages/bad_redirect")
 
     def on_error(self, failure: Failure) -> Iterator[PageItem]:
         request = failure.request  # type: ignore[attr-defined]
@@ -284,10 +269,4 @@ class BacklinksSpider(RedisSpider):  # type: ignore[misc]
         stats.inc_value(f"backlinkbot/pages/error/{error}")
         stats.inc_value("backlinkbot/pages/errors")
         logger.debug("Fetching %s failed: %s", request.url, failure.getErrorMessage())
-        yield PageItem(
-            url=request.url,
-            status=None,
-            fetched_at=_utcnow(),
-            error=error,
-            depth=int(request.meta.get("depth", 0)),
-        )
+        yield new_page(request.url, None, error=error)

@@ -52,6 +52,8 @@ def dump_page(page: PageItem, *, lenient: bool = False) -> str:
 
 def load_page(line: str) -> PageItem:
     data = json.loads(line)
+    # A file spilled by an earlier version may hold fields PageItem has no more.
+    data = {k: v for k, v in data.items() if k in PageItem.__slots__}
     data["fetched_at"] = datetime.fromisoformat(data["fetched_at"])
     data["edges"] = [Edge(**e) for e in data["edges"]]
     return PageItem(**data)
@@ -167,6 +169,16 @@ class SpillBuffer:
             return 0
         return sum(1 for p in self.directory.iterdir() if p.name.startswith("batch-"))
 
+    def own_pages(self) -> int:
+        """Pages in this buffer's own files (one line each)."""
+        if not self.directory.is_dir():
+            return 0
+        pages = 0
+        for path in self.directory.glob(f"batch-*-{self.token}-*{_SUFFIX}"):
+            with open(path, "rb") as lines:
+                pages += sum(1 for line in lines if line.strip())
+        return pages
+
     # -- queue ---------------------------------------------------------------
 
     def put(self, pages: list[PageItem]) -> bool:
@@ -226,14 +238,17 @@ class SpillBuffer:
             with self._lock:
                 self._taken.discard(batch.path)
 
-    def release(self, batch: Batch) -> None:
-        """The batch could not be stored now: keep it on disk for later."""
+    def release(self, batch: Batch) -> Path:
+        """The batch could not be stored now: keep it on disk for later, in
+        the file returned."""
         with self._lock:
             if batch.path is None:
-                self._write(batch.pages)
+                path = self._write(batch.pages)
             else:
-                self._taken.discard(batch.path)
+                path = batch.path
+                self._taken.discard(path)
             self.on_disk += 1
+            return path
 
     def reject(self, batch: Batch, reason: str) -> Path:
         """MongoDB refused the batch for good: keep it aside, never lost."""

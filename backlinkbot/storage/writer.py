@@ -25,7 +25,9 @@ unconfirmed until a later fetch decides.
 
 Every write is idempotent: ``_id`` values are derived from the URLs, times
 only move forward (``$max``, and guards on ``fetched_at`` and ``last_seen``),
-so replaying a batch leaves the same documents.
+so replaying a batch leaves the same documents. Each bulk call carries at
+most :data:`MAX_BULK_OPS` operations (a batch's many edges are several
+calls, in order), so no single command takes the server long.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ __all__ = ["GraphWriter", "WriteResult", "loss_reason"]
 logger = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
+#: Operations (documents, for an insert) in one bulk call, at most.
+MAX_BULK_OPS = 10_000
 #: Default wait between the fetch that first misses a link and the one that
 #: may confirm the loss.
 CONFIRM_AFTER = timedelta(hours=1)
@@ -127,6 +131,7 @@ def _page_fields(page: PageItem, stored: list[Edge]) -> dict[str, Any]:
         "links_out": len(page.edges),
         "links_external": sum(1 for e in page.edges if e.external),
         "links_rejected": page.links_rejected,
+        "links_truncated": page.links_truncated,
         "links_fp": link_fingerprint(stored, page.ip),
     }
 
@@ -226,7 +231,8 @@ class GraphWriter:
                 continue
             if failed:
                 # Keep the last good link set and its fingerprint.
-                del fields["links_fp"], fields["links_out"], fields["links_external"]
+                for kept in ("links_fp", "links_out", "links_external", "links_truncated"):
+                    del fields[kept]
             update: dict[str, Any] = {"$set": fields}
             if (
                 not failed
@@ -360,21 +366,21 @@ class GraphWriter:
     def _insert(
         collection: Collection[dict[str, Any]], docs: list[dict[str, Any]], result: WriteResult
     ) -> None:
-        if not docs:
-            return
-        result.operations += 1
-        try:
-            collection.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            _raise_unless_duplicates(exc)
+        for start in range(0, len(docs), MAX_BULK_OPS):
+            result.operations += 1
+            try:
+                collection.insert_many(docs[start : start + MAX_BULK_OPS], ordered=False)
+            except BulkWriteError as exc:
+                _raise_unless_duplicates(exc)
 
     @staticmethod
     def _bulk(collection: Collection[dict[str, Any]], ops: list[Any], result: WriteResult) -> None:
-        result.operations += 1
-        try:
-            collection.bulk_write(ops, ordered=False)
-        except BulkWriteError as exc:
-            _raise_unless_duplicates(exc)
+        for start in range(0, len(ops), MAX_BULK_OPS):
+            result.operations += 1
+            try:
+                collection.bulk_write(ops[start : start + MAX_BULK_OPS], ordered=False)
+            except BulkWriteError as exc:
+                _raise_unless_duplicates(exc)
 
 
 def _raise_unless_duplicates(exc: BulkWriteError) -> None:
