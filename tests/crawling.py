@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import redis
 
@@ -92,6 +92,7 @@ def crawl_web(
     fresh: bool = True,
     settings: dict[str, str] | None = None,
     proxy: bool = True,
+    progress: IO[str] | None = None,
 ) -> CrawlSummary:
     """Crawl ``web`` with ``workers`` workers, through ``server`` as their
     proxy, or (``proxy=False``) connecting to the hosts' own addresses, which
@@ -106,7 +107,7 @@ def crawl_web(
         seeds_after_start=list(web.seeds),
         settings={**FAST, **(settings or {})},
         log_dir=log_dir,
-        progress_interval=60.0,
+        progress_interval=60.0 if progress is None else 0.5,
     )
     variables = crawl_env(
         redis_url=redis_url, mongo_uri=mongo_uri, database=database, prefix=prefix,
@@ -115,7 +116,7 @@ def crawl_web(
     if not proxy:
         variables.update(http_proxy="", HTTP_PROXY="", no_proxy="*")
     with environment(**variables), open(os.devnull, "w") as quiet:
-        summary = run_crawl(client, keys, options, out=quiet)
+        summary = run_crawl(client, keys, options, out=progress or quiet)
     client.close()
     return summary
 

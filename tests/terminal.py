@@ -64,6 +64,11 @@ class Terminal:
             if not self._read(0.2):
                 raise AssertionError(f"exited before {text!r}:\n{self.text[-3000:]}")
 
+    def drain(self, seconds: float) -> None:
+        """Read what the command shows for ``seconds`` (a full terminal
+        would block it)."""
+        self._read(seconds)
+
     def interrupt(self) -> None:
         """Type ^C."""
         os.write(self.fd, b"\x03")

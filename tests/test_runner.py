@@ -68,7 +68,7 @@ def test_an_exception_stops_the_workers(
         started.extend(start(options, env))
         return started
 
-    def broken(*args: object) -> str:
+    def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("a bug in the progress report")
 
     monkeypatch.setattr(runner, "_start_workers", recorded)

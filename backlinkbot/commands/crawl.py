@@ -30,6 +30,7 @@ from backlinkbot.connection import CrawlKeys
 from backlinkbot.runner import (
     CrawlOptions,
     WorkLeft,
+    cluster_stats,
     format_summary,
     push_seeds,
     reset_frontier,
@@ -121,6 +122,21 @@ def _start_fresh(args: argparse.Namespace, server: Any, keys: CrawlKeys) -> bool
     return True
 
 
+def _resuming(server: Any, keys: CrawlKeys, settings: Settings) -> dict[str, int]:
+    """The counters of the crawl's earlier runs, which this run's progress
+    and summary leave out; says when leases of stopped workers must expire
+    before their requests are fetched again."""
+    leased = work_left(server, keys, page_budget=0).leased
+    if leased:
+        print(
+            f"{leased} requests are leased to workers of an earlier run: they are fetched "
+            f"again once their leases expire (BACKLINKBOT_LEASE_TIMEOUT, "
+            f"{settings.getfloat('BACKLINKBOT_LEASE_TIMEOUT'):g} s)",
+            file=sys.stderr,
+        )
+    return cluster_stats(server, keys)
+
+
 def _worker_settings(args: argparse.Namespace) -> tuple[dict[str, str], Settings]:
     given = parse_settings(args.set)
     for message in unknown_setting_warnings(given, "given with -s"):
@@ -184,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if fresh:
             reset_frontier(server, keys)
+        else:
+            options.baseline = _resuming(server, keys, settings)
         queued, _ = push_seeds(server, keys, seeds)
         what = f"{queued} seed(s)"
         if not fresh:

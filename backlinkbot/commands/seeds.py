@@ -17,13 +17,11 @@ from urllib.parse import urlsplit
 from scrapy.settings import BaseSettings
 
 from backlinkbot.commands.options import UsageError
+from backlinkbot.refusals import LOCAL_WEB_DOC
 from backlinkbot.safety.resolver import policy_from_settings
 from backlinkbot.urlnorm import InvalidURL, normalize_url
 
 __all__ = ["LOCAL_WEB_DOC", "Seeds", "parse_seeds", "read_seed_file", "ssrf_refusals"]
-
-#: Where a user reads how to crawl a local or private test web.
-LOCAL_WEB_DOC = "docs/LOCAL_WEB.md"
 
 _NOT_WEB = ("mailto:", "javascript:", "data:", "tel:", "ftp:", "file:")
 
