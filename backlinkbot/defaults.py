@@ -22,6 +22,7 @@ __all__ = [
     "BACKLINKBOT_DUPEFILTER_ERROR_RATE",
     "BACKLINKBOT_DUPEFILTER_RECENT_URLS",
     "BACKLINKBOT_EMBEDDED",
+    "BACKLINKBOT_EMBEDDED_IDLE_SECONDS",
     "BACKLINKBOT_FOLLOW_LINKS",
     "BACKLINKBOT_FRONTIER_BATCH",
     "BACKLINKBOT_HOST_DELAY",
@@ -31,6 +32,7 @@ __all__ = [
     "BACKLINKBOT_LEASE_ACK",
     "BACKLINKBOT_LEASE_TIMEOUT",
     "BACKLINKBOT_LOG_JSON",
+    "BACKLINKBOT_LOG_KEEP",
     "BACKLINKBOT_LOST_CONFIRM_SECONDS",
     "BACKLINKBOT_MAX_DEPTH",
     "BACKLINKBOT_MAX_DOMAIN_PAGES",
@@ -137,6 +139,12 @@ BACKLINKBOT_EMBEDDED = True
 BACKLINKBOT_DATA_DIR = os.environ.get("BACKLINKBOT_DATA_DIR") or os.path.expanduser(
     "~/.local/share/backlinkbot"
 )
+#: Seconds the embedded servers keep running after the last command that
+#: used them ended (``backlinkbot services stop`` stops them at once).
+BACKLINKBOT_EMBEDDED_IDLE_SECONDS = 600.0
+#: Crawls whose worker logs ``backlinkbot crawl`` keeps under
+#: ``<BACKLINKBOT_DATA_DIR>/logs/`` (one directory per crawl, oldest removed).
+BACKLINKBOT_LOG_KEEP = 10
 
 # -- Safety (docs/SAFETY.md) ------------------------------------------------
 #: Refuse to fetch loopback, private, link-local, multicast, reserved and

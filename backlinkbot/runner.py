@@ -38,16 +38,19 @@ from typing import IO, Any, TypeVar
 import redis
 
 from backlinkbot.connection import CrawlKeys
+from backlinkbot.refusals import refused_fetches
 from backlinkbot.urlnorm import InvalidURL, normalize_url
 
 __all__ = [
     "CrawlOptions",
     "CrawlSummary",
+    "SinkWatch",
     "WorkLeft",
     "cluster_stats",
     "push_seeds",
     "reset_frontier",
     "run_crawl",
+    "work_left",
 ]
 
 _T = TypeVar("_T")
@@ -71,6 +74,9 @@ class CrawlOptions:
     progress_interval: float = 2.0
     #: Seeds to queue once every worker is up (instead of before they start).
     seeds_after_start: list[str] = field(default_factory=list)
+    #: The cluster counters before this run (a resumed crawl's): the
+    #: progress and the summary count only what this run adds to them.
+    baseline: dict[str, int] = field(default_factory=dict)
 
     @property
     def page_budget(self) -> int:
@@ -117,9 +123,13 @@ class CrawlSummary:
 
     @property
     def exit_status(self) -> int:
-        """0: finished, every worker exited 0; :data:`STOPPED`: stopped with
-        work left; 1: a worker failed, or what is left is not known."""
+        """0: finished, every worker exited 0; stopped with work left: 128 +
+        the signal's number when a signal to the command stopped it (130 for
+        SIGINT, 143 for SIGTERM, as a shell reports it), else
+        :data:`STOPPED`; 1: a worker failed, or what is left is not known."""
         if self.left is not None and not self.left.finished:
+            if self.stopped_by:
+                return 128 + signal.Signals[self.stopped_by[0]].value
             return STOPPED
         return 0 if self.finished and self.ok else 1
 
@@ -292,18 +302,76 @@ def _wait_for_workers(
         time.sleep(0.1)
 
 
-def progress_line(stats: dict[str, int], queued: int, rate: float) -> str:
-    return (
+def since(stats: dict[str, int], baseline: dict[str, int]) -> dict[str, int]:
+    """What ``stats`` added to ``baseline``: this run's counters."""
+    return {name: value - baseline.get(name, 0) for name, value in stats.items()}
+
+
+def links_stored(stats: dict[str, int]) -> int:
+    """Edges written: new ones, changed ones, and ones seen again."""
+    return sum(stats.get(f"backlinkbot/sink/links_{what}", 0) for what in _LINK_WRITES)
+
+
+_LINK_WRITES = ("inserted", "updated", "restored", "refreshed")
+
+
+class SinkWatch:
+    """The graph store's state, for the progress line, from the counters:
+    failing from a report that saw writes retried until one that sees pages
+    stored again (workers back off for up to ``BACKLINKBOT_SINK_MAX_BACKOFF``
+    between retries, so a report can see none while it is still away)."""
+
+    def __init__(self) -> None:
+        self.before: dict[str, int] = {}
+        self.failing = False
+
+    def state(self, stats: dict[str, int]) -> str:
+        """Empty while the store takes the pages; else what waits for it."""
+
+        def grew(name: str) -> int:
+            return stats.get(name, 0) - self.before.get(name, 0)
+
+        retried = grew("backlinkbot/sink/retries")
+        if retried > 0:
+            self.failing = True
+        elif grew("backlinkbot/sink/pages_written") > 0:
+            self.failing = False
+        self.before = stats
+        if not self.failing:
+            return ""
+        waiting = stats.get("backlinkbot/pages/fetched", 0) - sum(
+            stats.get(f"backlinkbot/sink/pages_{what}", 0) for what in ("written", "rejected")
+        )
+        spilled = stats.get("backlinkbot/sink/pages_spilled", 0)
+        return (
+            f"MongoDB unavailable, writes retried: about {max(0, waiting)} pages wait"
+            f" to be stored ({spilled} spilled to disk)"
+        )
+
+
+def progress_line(
+    stats: dict[str, int], queued: int, rate: float, *, leased: int = 0, sink: str = ""
+) -> str:
+    line = (
         f"pages {stats.get('backlinkbot/pages/fetched', 0)}"
         f" | queued {queued}"
-        f" | links stored {stats.get('backlinkbot/sink/links_inserted', 0)}"
+        f" | leased {leased}"
+        f" | links stored {links_stored(stats)}"
         f" | errors {stats.get('backlinkbot/pages/errors', 0)}"
         f" | {rate:.1f} pages/s"
     )
+    return f"{line} | {sink}" if sink else line
 
 
-def _progress(server: redis.Redis, keys: CrawlKeys) -> tuple[dict[str, int], int]:
-    return cluster_stats(server, keys), int(server.get(keys.queued) or 0)
+def _progress(server: redis.Redis, keys: CrawlKeys) -> tuple[dict[str, int], int, int]:
+    """The cluster counters, queued and leased requests (one pipeline)."""
+    with server.pipeline(transaction=False) as pipe:
+        pipe.hgetall(keys.stats)
+        pipe.get(keys.queued)
+        pipe.zcard(keys.leased)
+        raw, queued, leased = pipe.execute()
+    stats = {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
+    return stats, int(queued or 0), int(leased)
 
 
 def work_left(server: redis.Redis, keys: CrawlKeys, page_budget: int) -> WorkLeft:
@@ -332,6 +400,7 @@ def run_crawl(
     started = time.monotonic()
     workers = _start_workers(options, env)
     last_pages, last_time = 0, started
+    sink = SinkWatch()
 
     def running() -> bool:
         return any(w.poll() is None for w in workers)
@@ -361,11 +430,13 @@ def run_crawl(
                 if progress is None:
                     last_time = now  # the next report when it is due again
                     continue
-                stats, queued = progress
+                totals, queued, leased = progress
+                stats = since(totals, options.baseline)
                 pages = stats.get("backlinkbot/pages/fetched", 0)
                 rate = (pages - last_pages) / (now - last_time)
                 last_pages, last_time = pages, now
-                print(progress_line(stats, queued, rate), file=out, flush=True)
+                line = progress_line(stats, queued, rate, leased=leased, sink=sink.state(stats))
+                print(line, file=out, flush=True)
         except BaseException:
             _stop_workers(workers)
             raise
@@ -373,7 +444,8 @@ def run_crawl(
     seconds = time.monotonic() - started
     final = watch.wait_for(lambda: cluster_stats(server, keys), seconds=REDIS_WAIT)
     left = watch.wait_for(lambda: work_left(server, keys, options.page_budget), seconds=REDIS_WAIT)
-    return CrawlSummary(seconds, final or {}, codes, left=left, stopped_by=passed_on.received)
+    this_run = since(final, options.baseline) if final is not None else {}
+    return CrawlSummary(seconds, this_run, codes, left=left, stopped_by=passed_on.received)
 
 
 def verdict(summary: CrawlSummary) -> str:
@@ -393,9 +465,14 @@ def verdict(summary: CrawlSummary) -> str:
 
 
 def format_summary(summary: CrawlSummary) -> str:
+    """This run's figures (a resumed crawl's earlier runs not counted), the
+    fetches refused by reason with their setting, and :func:`verdict`."""
     s = summary.stats
     rate = summary.pages / summary.seconds if summary.seconds else 0.0
     rejected = sum(v for k, v in s.items() if k.startswith("backlinkbot/links_rejected/"))
+    changed = s.get("backlinkbot/sink/links_updated", 0) + s.get(
+        "backlinkbot/sink/links_restored", 0
+    )
     lines = [
         f"crawl ran {summary.seconds:.1f} s ({rate:.1f} pages/s)",
         f"  pages fetched     {summary.pages}",
@@ -404,9 +481,21 @@ def format_summary(summary: CrawlSummary) -> str:
         f"    non-html        {s.get('backlinkbot/pages/skipped_non_html', 0)}",
         f"    fetch errors    {s.get('backlinkbot/pages/errors', 0)}",
         f"    links cut off   {s.get('backlinkbot/pages/links_truncated', 0)} pages",
-        f"  robots.txt denied {s.get('robotstxt/forbidden', 0)}",
-        f"  links stored      {s.get('backlinkbot/sink/links_inserted', 0)}",
+        f"  links stored      {links_stored(s)}",
+        f"    new             {s.get('backlinkbot/sink/links_inserted', 0)}",
+        f"    changed         {changed}",
+        f"    seen again      {s.get('backlinkbot/sink/links_refreshed', 0)}",
         f"  links rejected    {rejected}",
+    ]
+    refused = refused_fetches(s)
+    lines.append(f"  fetches refused   {sum(count for _, count, _ in refused)}")
+    lines += [f"    {count:<6} {reason} ({setting})" for reason, count, setting in refused]
+    if retries := s.get("backlinkbot/sink/retries", 0):
+        lines += [
+            f"  MongoDB retries   {retries} writes",
+            f"  spilled to disk   {s.get('backlinkbot/sink/pages_spilled', 0)} pages",
+        ]
+    lines += [
         f"  sink failures     {s.get('backlinkbot/sink/pages_rejected', 0)} pages",
         f"  left on disk      {s.get('backlinkbot/sink/pages_left_on_disk', 0)} pages",
         f"  workers           {len(summary.exit_codes)} (exit codes {summary.exit_codes})",

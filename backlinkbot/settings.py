@@ -3,7 +3,9 @@
 Deployment values come from the environment (``REDIS_URL``, ``MONGODB_URI``,
 ``MONGODB_DATABASE``); every setting can also be given the Scrapy way
 (``-s NAME=VALUE``). Our own settings are prefixed ``BACKLINKBOT_`` and their
-defaults live in :mod:`backlinkbot.defaults`, where each is documented.
+defaults live in :mod:`backlinkbot.defaults`, where each is documented; each
+can also be an environment variable of the same name
+(:mod:`backlinkbot.configuration`; ``-s`` wins over the environment).
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ from __future__ import annotations
 import os
 
 from backlinkbot import USER_AGENT
+from backlinkbot.configuration import from_environment
 from backlinkbot.defaults import *  # noqa: F403  (each BACKLINKBOT_* default, defined once)
 from backlinkbot.safety.secrets import read_secret_file
+
+# BACKLINKBOT_* environment variables replace their defaults, for the
+# workers as for the commands.
+globals().update(from_environment(os.environ))
 
 BOT_NAME = "backlinkbot"
 SPIDER_MODULES = ["backlinkbot.spiders"]

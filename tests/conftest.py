@@ -93,3 +93,16 @@ def redis_client(redis_url: str, redis_prefix: str) -> Iterator[redis.Redis]:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def local_data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A data directory for the embedded local service, whose servers are
+    stopped after the test (they would otherwise wait out their idle time)."""
+    from backlinkbot.embedded import LocalService
+
+    path = tmp_path / "data"
+    try:
+        yield path
+    finally:
+        LocalService(path).stop(force=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import redis
 
@@ -43,6 +45,24 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def command_env(**values: str) -> dict[str, str]:
+    """This process's environment without the servers' variables (a
+    command run with it uses the embedded default), plus ``values``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
+    env.update(values)
+    return env
+
+
+def backlinkbot(
+    *args: str, env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would, without a terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "backlinkbot", *args], env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
 def crawl_env(
     *, redis_url: str, mongo_uri: str, database: str, prefix: str, proxy: str | None = None
 ) -> dict[str, str]:
@@ -72,6 +92,7 @@ def crawl_web(
     fresh: bool = True,
     settings: dict[str, str] | None = None,
     proxy: bool = True,
+    progress: IO[str] | None = None,
 ) -> CrawlSummary:
     """Crawl ``web`` with ``workers`` workers, through ``server`` as their
     proxy, or (``proxy=False``) connecting to the hosts' own addresses, which
@@ -86,7 +107,7 @@ def crawl_web(
         seeds_after_start=list(web.seeds),
         settings={**FAST, **(settings or {})},
         log_dir=log_dir,
-        progress_interval=60.0,
+        progress_interval=60.0 if progress is None else 0.5,
     )
     variables = crawl_env(
         redis_url=redis_url, mongo_uri=mongo_uri, database=database, prefix=prefix,
@@ -95,7 +116,7 @@ def crawl_web(
     if not proxy:
         variables.update(http_proxy="", HTTP_PROXY="", no_proxy="*")
     with environment(**variables), open(os.devnull, "w") as quiet:
-        summary = run_crawl(client, keys, options, out=quiet)
+        summary = run_crawl(client, keys, options, out=progress or quiet)
     client.close()
     return summary
 

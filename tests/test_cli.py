@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,18 +11,9 @@ import pytest
 
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 
-from .crawling import crawl_env
+from .crawling import backlinkbot, command_env, crawl_env
 
 pytestmark = pytest.mark.e2e
-
-
-def backlinkbot(
-    *args: str, env: dict[str, str], timeout: float = 180
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backlinkbot", *args],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +28,7 @@ def server(web: SyntheticWeb) -> Iterator[DemoWebServer]:
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_"))}
-    env["BACKLINKBOT_DATA_DIR"] = str(tmp_path / "data")
-    return env
+    return command_env(BACKLINKBOT_DATA_DIR=str(tmp_path / "data"))
 
 
 def test_crawl_then_backlinks(
@@ -88,8 +74,9 @@ def test_crawl_without_seeds_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2 and "seed" in done.stderr
 
 
-def test_demo_runs_on_the_embedded_default(tmp_path: Path) -> None:
-    done = backlinkbot("demo", env=base_env(tmp_path), timeout=300)
+def test_demo_runs_on_the_embedded_default(tmp_path: Path, local_data_dir: Path) -> None:
+    env = {**base_env(tmp_path), "BACKLINKBOT_DATA_DIR": str(local_data_dir)}
+    done = backlinkbot("demo", env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "embedded default: started Redis" in done.stderr
     assert "MongoDB-wire server" in done.stderr

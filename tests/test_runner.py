@@ -68,7 +68,7 @@ def test_an_exception_stops_the_workers(
         started.extend(start(options, env))
         return started
 
-    def broken(*args: object) -> str:
+    def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("a bug in the progress report")
 
     monkeypatch.setattr(runner, "_start_workers", recorded)
@@ -110,10 +110,10 @@ def test_redis_away_skips_reports_and_the_summary_says_what_is_not_known(
         (WorkLeft(640, 0, 0), [0, 0], [], runner.STOPPED,
          "crawl stopped with work left: 640 URLs queued, 0 leased, 0 seeds waiting;"
          " continue it with backlinkbot crawl --resume"),
-        (WorkLeft(3, 2, 1), [0, 1], ["SIGINT", "SIGINT"], runner.STOPPED,
+        (WorkLeft(3, 2, 1), [0, 1], ["SIGINT", "SIGINT"], 130,
          "crawl stopped by SIGINT with work left: 3 URLs queued, 2 leased, 1 seeds waiting;"
          " continue it with backlinkbot crawl --resume"),
-        (WorkLeft(0, 1, 0), [0], ["SIGTERM"], runner.STOPPED,
+        (WorkLeft(0, 1, 0), [0], ["SIGTERM"], 143,
          "crawl stopped by SIGTERM with work left: 0 URLs queued, 1 leased, 0 seeds waiting;"
          " continue it with backlinkbot crawl --resume"),
     ],

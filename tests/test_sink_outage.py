@@ -3,11 +3,14 @@
 The test runs its own MongoDB-wire server on a fixed port so it can stop it
 and start it again on the same data; two workers keep crawling meanwhile,
 their sinks buffer (spilling to disk past a small memory bound) and retry,
-and the graph at the end equals the ground truth exactly.
+and the graph at the end equals the ground truth exactly. The progress
+report says that MongoDB is away and what waits for it, and stops saying so
+once it is back; the summary counts the retries and the spilled pages.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ import redis
 from backlinkbot.connection import CrawlKeys
 from backlinkbot.demoweb import DemoWebServer, SyntheticWeb, generate_web
 from backlinkbot.embedded import EmbeddedMongo
-from backlinkbot.runner import CrawlSummary
+from backlinkbot.runner import CrawlSummary, format_summary
 
 from .crawling import crawl_web, diff_edges, stored_edges
 
@@ -67,6 +70,7 @@ def test_crawl_survives_mongodb_outage(
     database = "outage"
     spill = tmp_path / "spill"
     outcome: list[CrawlSummary | BaseException] = []
+    progress = io.StringIO()
     # Slow responses and little concurrency keep the crawl going well past
     # the moment MongoDB stops.
     with DemoWebServer(web, latency=0.4) as server:
@@ -87,6 +91,7 @@ def test_crawl_survives_mongodb_outage(
                         "BACKLINKBOT_SINK_MAX_BACKOFF": "2",
                         "BACKLINKBOT_SINK_CLOSE_TIMEOUT": "120",
                     },
+                    progress=progress,
                 ))  # fmt: skip
             except BaseException as exc:  # reported by the main thread
                 outcome.append(exc)
@@ -99,6 +104,7 @@ def test_crawl_survives_mongodb_outage(
         own_mongo.stop()
         fetched_before = fetched(redis_url, redis_prefix)
         time.sleep(OUTAGE_SECONDS)
+        during = progress.getvalue().splitlines()
         own_mongo.start()
         thread.join(timeout=240)
     assert not thread.is_alive()
@@ -111,6 +117,16 @@ def test_crawl_survives_mongodb_outage(
     assert stats.get("backlinkbot/sink/retries", 0) > 0
     assert stats.get("backlinkbot/sink/pages_spilled", 0) > 0
     assert stats.get("backlinkbot/sink/pages_rejected", 0) == 0
+    # While it was away, the progress line said so, with the pages waiting.
+    away = [line for line in during if "MongoDB unavailable, writes retried: about " in line]
+    assert away and "pages wait to be stored (" in away[-1], during[-5:]
+    assert " | leased " in away[-1], away[-1]
+    # Once it was back and everything stored, it no longer did.
+    last = progress.getvalue().splitlines()[-1]
+    assert last.startswith("pages ") and "MongoDB unavailable" not in last, last
+    report = format_summary(summary)
+    assert f"MongoDB retries   {stats['backlinkbot/sink/retries']} writes" in report
+    assert f"spilled to disk   {stats['backlinkbot/sink/pages_spilled']} pages" in report
 
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(own_mongo.url, tz_aware=True)
     try:

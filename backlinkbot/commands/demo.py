@@ -17,6 +17,8 @@ import sys
 from rich.console import Console
 
 from backlinkbot.commands.backlinks import print_tables, report
+from backlinkbot.commands.logdirs import new_log_dir
+from backlinkbot.commands.options import at_least
 from backlinkbot.ranking import rank_database
 from backlinkbot.runner import CrawlOptions, format_summary, push_seeds, reset_frontier, run_crawl
 from backlinkbot.services import (
@@ -24,6 +26,7 @@ from backlinkbot.services import (
     data_dir,
     open_database,
     open_redis,
+    project_settings,
     running_services,
 )
 from backlinkbot.storage.queries import parse_target
@@ -35,7 +38,9 @@ DEMO_PREFIX = "backlinkbot-demo"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--workers", type=at_least(1), default=2, help="worker processes (default 2)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="which demo web to generate")
     parser.add_argument("--serve", action="store_true",
                         help="then serve the demo graph in the explorer")  # fmt: skip
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ["MONGODB_DATABASE"] = DEMO_DATABASE
     os.environ["BACKLINKBOT_REDIS_PREFIX"] = DEMO_PREFIX
     console = Console()
-    with DemoWebServer(web) as server, running_services():
+    with DemoWebServer(web) as server, running_services(need_redis=True):
         print(f"demo web: {len(web.hosts)} sites, {len(web.resources)} URLs, served at "
               f"{server.url} (the workers' HTTP proxy)", file=sys.stderr)  # fmt: skip
         os.environ["http_proxy"] = server.url
@@ -61,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
         reset_frontier(redis, keys)
         push_seeds(redis, keys, web.seeds)
         options = CrawlOptions(
-            workers=max(1, args.workers),
+            workers=args.workers,
             settings={"BACKLINKBOT_EMBEDDED": "False"},
-            log_dir=data_dir() / "demo-logs",
+            log_dir=new_log_dir(
+                data_dir() / "demo-logs",
+                keep=project_settings().getint("BACKLINKBOT_LOG_KEEP"),
+            ),
             progress_interval=1.0,
         )
         summary = run_crawl(redis, keys, options)
@@ -79,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         target = parse_target(web.demo_target or web.seeds[0], kind="domain").value
         query = argparse.Namespace(target=target, by=None, limit=15, sort="rating")
         print()
-        print_tables(report(db, query), console)
+        print_tables(report(db, query), console, limit=query.limit)
         print(f"\nThe demo graph stays in database {DEMO_DATABASE!r}; query it again with:")
         print(f"  MONGODB_DATABASE={DEMO_DATABASE} backlinkbot backlinks {target} --sort rating")
         page = f"report?target={target}"

@@ -15,6 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from backlinkbot.commands.options import at_least
+from backlinkbot.commands.progress import Progress
 from backlinkbot.ranking import LEVELS, RankOptions, RankReport, Scores, rank_database
 from backlinkbot.ranking.harmonic import EXACT_LIMIT
 from backlinkbot.ranking.hyperloglog import LOG2M
@@ -24,11 +26,7 @@ from backlinkbot.services import open_database, running_services
 help = "compute PageRank, harmonic centrality and the 0-100 rating of hosts and domains"
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+_positive_int = at_least(1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size", type=_positive_int, default=1000,
         help="documents per bulk write (default: 1000)",
     )  # fmt: skip
-    parser.add_argument("--top", type=int, default=10, help="rows in each top table (default: 10)")
+    parser.add_argument(
+        "--top", type=at_least(0), default=10, help="rows in each top table (default: 10)"
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="compute and print, but write nothing"
     )
@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"backlinkbot rank: {exc}", file=sys.stderr)
         return 2
     levels = LEVELS if args.level == "both" else (args.level,)
+    progress = Progress(enabled=not args.json)
     with running_services(announce=not args.json):
         db = open_database()
         try:
@@ -157,8 +158,10 @@ def run(args: argparse.Namespace) -> int:
                 options=options,
                 write_batch_size=args.batch_size,
                 write=not args.dry_run,
+                progress=progress,
             )
         finally:
+            progress.end()
             db.client.close()
     data = summary(report, top=args.top)
     if args.json:

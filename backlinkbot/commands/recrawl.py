@@ -12,51 +12,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import sys
 import time
 from datetime import timedelta
 
-from backlinkbot.defaults import (
-    BACKLINKBOT_LOST_CONFIRM_SECONDS,
-    BACKLINKBOT_RECRAWL_AFTER,
-    BACKLINKBOT_RECRAWL_BATCH,
-    BACKLINKBOT_RECRAWL_INTERVAL,
+from backlinkbot.commands.options import at_least, duration
+from backlinkbot.commands.progress import Progress
+from backlinkbot.services import (
+    crawl_keys,
+    open_database,
+    open_redis,
+    project_settings,
+    running_services,
 )
-from backlinkbot.services import crawl_keys, open_database, open_redis, running_services
 from backlinkbot.storage.recrawl import RecrawlPolicy, queue_due, select_due
 
 help = "queue the pages whose last fetch is older than the recrawl policy allows"
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def _setting(name: str, default: float) -> float:
-    """A default from the environment (the same name as the setting), else
-    from :mod:`backlinkbot.defaults`."""
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        return float(text)
-    except ValueError:
-        raise SystemExit(f"backlinkbot recrawl: {name} must be a number, got {text!r}") from None
-
-
-def duration(text: str) -> timedelta:
-    """``90``, ``90s``, ``15m``, ``12h``, ``7d``, ``2w``."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"expected a duration such as 7d or 12h, got {text!r}")
-    return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    older = _setting("BACKLINKBOT_RECRAWL_AFTER", BACKLINKBOT_RECRAWL_AFTER)
-    confirm = _setting("BACKLINKBOT_LOST_CONFIRM_SECONDS", BACKLINKBOT_LOST_CONFIRM_SECONDS)
-    batch = int(_setting("BACKLINKBOT_RECRAWL_BATCH", BACKLINKBOT_RECRAWL_BATCH))
-    every = _setting("BACKLINKBOT_RECRAWL_INTERVAL", BACKLINKBOT_RECRAWL_INTERVAL)
+    # Defaults from the environment, as the workers read them.
+    settings = project_settings()
+    older = settings.getfloat("BACKLINKBOT_RECRAWL_AFTER")
+    confirm = settings.getfloat("BACKLINKBOT_LOST_CONFIRM_SECONDS")
+    batch = settings.getint("BACKLINKBOT_RECRAWL_BATCH")
+    every = settings.getfloat("BACKLINKBOT_RECRAWL_INTERVAL")
     parser.add_argument(
         "--older-than",
         type=duration,
@@ -73,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--limit",
-        type=int,
+        type=at_least(1),
         default=batch,
         help="pages queued per round (default: BACKLINKBOT_RECRAWL_BATCH, 10000)",
     )
@@ -90,17 +70,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _round(args: argparse.Namespace, policy: RecrawlPolicy) -> int:
     db = open_database()
+    progress = Progress(enabled=not args.json)
     if args.dry_run:
         try:
-            due = select_due(db, policy)
+            due = select_due(db, policy, progress=progress)
         finally:
             db.client.close()
+        if args.json:
+            print(json.dumps({"due": [
+                {"reason": p.reason, "backlinks": p.inlinks,
+                 "fetched_at": p.fetched_at.isoformat(), "url": p.url} for p in due
+            ]}))  # fmt: skip
+            return 0
+        print("reason\tbacklinks\tlast fetched (UTC)\turl")
         for page in due:
             print(f"{page.reason}\t{page.inlinks}\t{page.fetched_at:%Y-%m-%dT%H:%M:%S}\t{page.url}")
+        print(f"{len(due)} page(s) due; nothing queued (--dry-run)", file=sys.stderr)
         return 0
     client = open_redis()
     try:
-        queued = queue_due(db, client, crawl_keys(), policy)
+        queued = queue_due(db, client, crawl_keys(), policy, progress=progress)
     finally:
         client.close()
         db.client.close()
@@ -118,13 +107,10 @@ def _round(args: argparse.Namespace, policy: RecrawlPolicy) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        print("backlinkbot recrawl: --limit must be at least 1", file=sys.stderr)
-        return 2
     policy = RecrawlPolicy(
         max_age=args.older_than, confirm_after=args.confirm_after, batch=args.limit
     )
-    with running_services(announce=not args.json):
+    with running_services(announce=not args.json, need_redis=True):
         while True:
             status = _round(args, policy)
             if status or not args.every or args.dry_run:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from backlinkbot.commands.options import UsageError, ask
 from backlinkbot.runner import reset_frontier
 from backlinkbot.services import crawl_keys, open_redis, running_services
 
@@ -16,10 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not args.yes:
-        answer = input("Clear the frontier of the current crawl? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
+        answer = ask(f"Clear the frontier of crawl {crawl_keys().prefix!r}?")
+        if answer is None:
+            raise UsageError("not on a terminal to ask: --yes clears the frontier")
+        if not answer:
+            print("nothing done")
             return 1
-    with running_services():
+    with running_services(announce=False, need_redis=True, need_mongodb=False):
         reset_frontier(open_redis(), crawl_keys())
     print("frontier cleared")
     return 0

@@ -15,6 +15,7 @@ from typing import IO, Any
 from scrapy.settings import Settings
 
 from backlinkbot import defaults
+from backlinkbot.commands.options import UsageError, at_least
 from backlinkbot.scope import SCOPES, ScopePolicy
 from backlinkbot.seeds import Invalid, SeedFile, read_sources
 
@@ -37,7 +38,10 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
         "default), within the seeds' domains, or within the seeds' hosts",
     )
     group.add_argument(
-        "--scope-hops", type=int, metavar="N", help="also follow N links out of scope (default 0)"
+        "--scope-hops",
+        type=at_least(0),
+        metavar="N",
+        help="also follow N links out of scope (default 0)",
     )
     group.add_argument(
         "--allow-domain",
@@ -65,7 +69,7 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--max-domain-pages",
-        type=int,
+        type=at_least(0, zero_means="no limit"),
         metavar="N",
         help="pages per registrable domain, cluster-wide (default 0: no limit)",
     )
@@ -89,7 +93,7 @@ def policy_from(args: argparse.Namespace, overrides: dict[str, str]) -> ScopePol
         }
         return replace(policy, **changes)
     except ValueError as exc:
-        raise SystemExit(f"backlinkbot: {exc}") from None
+        raise UsageError(str(exc)) from None
 
 
 def seeds_from(urls: list[str], files: list[str], *, command: str) -> SeedFile:
@@ -97,7 +101,7 @@ def seeds_from(urls: list[str], files: list[str], *, command: str) -> SeedFile:
     try:
         return read_sources(files, urls=urls)
     except OSError as exc:
-        raise SystemExit(f"backlinkbot {command}: cannot read seeds: {exc}") from None
+        raise UsageError(f"cannot read seeds: {exc}") from None
 
 
 def report_invalid(invalid: list[Invalid], out: IO[str] = sys.stderr) -> None:

@@ -9,6 +9,8 @@ taking requests (what it holds is finished); ``--unpause`` lets them go on.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +19,10 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from backlinkbot.commands.options import number_at_least
 from backlinkbot.connection import CrawlKeys
 from backlinkbot.scope import ScopePolicy
-from backlinkbot.services import crawl_keys, open_redis, running_services
+from backlinkbot.services import crawl_keys, open_redis, project_settings, running_services
 
 help = "show the shared frontier and the workers of the current crawl"
 
@@ -29,7 +32,7 @@ PAGES = "backlinkbot/pages/fetched"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--watch", action="store_true", help="refresh every 2 s until Ctrl-C")
     parser.add_argument(
-        "--interval", type=float, default=1.0,
+        "--interval", type=number_at_least(0), default=1.0,
         help="seconds over which pages/s is measured (default 1)",
     )  # fmt: skip
     group = parser.add_mutually_exclusive_group()
@@ -92,7 +95,9 @@ def snapshot(server: Any, keys: CrawlKeys) -> Snapshot:
     )  # fmt: skip
 
 
-def render(keys: CrawlKeys, now: Snapshot, before: Snapshot | None) -> Group:
+def render(
+    keys: CrawlKeys, now: Snapshot, before: Snapshot | None, *, worker_timeout: float = 60.0
+) -> Group:
     span = (now.at - before.at) if before is not None else 0.0
 
     def rate(current: int, previous: int) -> str:
@@ -105,7 +110,7 @@ def render(keys: CrawlKeys, now: Snapshot, before: Snapshot | None) -> Group:
     for label, value in (
         ("queued requests", now.queued),
         ("leased (in progress)", now.leased),
-        ("  of which expired", now.expired),
+        ("  of which expired (requeued by workers)", now.expired),
         ("done (pages stored or dropped)", s.get("backlinkbot/frontier/leases_acked", 0)),
         ("seeds waiting", now.seeds),
         ("hosts with work", now.hosts),
@@ -123,35 +128,41 @@ def render(keys: CrawlKeys, now: Snapshot, before: Snapshot | None) -> Group:
     for worker, beat in sorted(now.beats.items()):
         pages = now.per_worker.get(worker, 0)
         earlier = before.per_worker.get(worker, 0) if before else 0
-        state = "busy" if worker in now.busy else "idle"
+        if now.at - beat > worker_timeout:
+            # No heartbeat for BACKLINKBOT_WORKER_TIMEOUT: it stopped or died;
+            # what it held returns to the queue when its leases expire.
+            state = "gone"
+        else:
+            state = "busy" if worker in now.busy else "idle"
         ago = f"{now.at - beat:.0f} s ago"
         workers.add_row(worker, state, ago, str(pages), rate(pages, earlier))
     return Group(overview, workers)
 
 
 def run(args: argparse.Namespace) -> int:
-    with running_services(announce=False):
+    with running_services(announce=False, need_redis=True, need_mongodb=False):
         server = open_redis()
         keys = crawl_keys()
         if args.pause:
             server.set(keys.paused, 1)
         elif args.unpause:
             server.delete(keys.paused)
+        timeout = project_settings().getfloat("BACKLINKBOT_WORKER_TIMEOUT")
         console = Console()
         first = snapshot(server, keys)
         if not args.watch:
             if args.interval > 0:
                 time.sleep(args.interval)
-            console.print(render(keys, snapshot(server, keys), first))
+            console.print(render(keys, snapshot(server, keys), first, worker_timeout=timeout))
             return 0
         before = first
-        with Live(render(keys, first, None), console=console, auto_refresh=False) as live:
-            try:
-                while True:
-                    time.sleep(2.0)
-                    now = snapshot(server, keys)
-                    live.update(render(keys, now, before), refresh=True)
-                    before = now
-            except KeyboardInterrupt:
-                pass
+        view = functools.partial(render, keys, worker_timeout=timeout)
+        # Ctrl-C is how a watch ends: not an error, whenever it comes.
+        live = Live(view(first, None), console=console, auto_refresh=False)
+        with contextlib.suppress(KeyboardInterrupt), live:
+            while True:
+                time.sleep(2.0)
+                now = snapshot(server, keys)
+                live.update(view(now, before), refresh=True)
+                before = now
     return 0

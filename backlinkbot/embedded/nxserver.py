@@ -5,16 +5,19 @@ The launcher keeps BSON dates given to ``$set``/``$max``/``$min`` as dates
 form, runs each write command in one SQLite transaction, and cuts copies and
 encodings the crawler's flat documents do not need. docs/SCHEMA.md ("The
 embedded MongoDB-wire server") lists each difference from MongoDB and what
-the launcher changes. With a real MongoDB (``MONGODB_URI``) it is not used.
+the launcher changes. On SIGTERM it stops between two steps of its event
+loop, without tracebacks in the log. With a real MongoDB (``MONGODB_URI``) it is not used.
 
 Usage: ``python -m backlinkbot.embedded.nxserver [nx-27017 options]``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import inspect
+import logging
 import math
 import os
 import sqlite3
@@ -31,12 +34,14 @@ except ImportError:  # pragma: no cover - a dependency of the embedded extra
 __all__ = [
     "apply_datetime_update_fix",
     "apply_flat_document_fast_paths",
+    "apply_graceful_stop",
     "apply_lean_inserts",
     "apply_projection_fast_path",
     "apply_sparse_single_field_indexes",
     "apply_sqlite_tuning",
     "apply_write_batching",
     "main",
+    "quiet_cancelled_clients",
 ]
 
 _BATCHED_COMMANDS = frozenset({"insert", "update", "delete"})
@@ -389,7 +394,43 @@ def apply_sqlite_tuning() -> None:
     _patch(handler.NeoSQLiteHandler, "_open_db_conn", make)
 
 
+def _not_a_cancelled_client(record: logging.LogRecord) -> bool:
+    exc_type = record.exc_info[0] if record.exc_info else None
+    return not (exc_type is not None and issubclass(exc_type, asyncio.CancelledError))
+
+
+def quiet_cancelled_clients() -> None:
+    """Leave asyncio's reports of client tasks cancelled at shutdown out of
+    the log (they are not errors)."""
+    logging.getLogger("asyncio").addFilter(_not_a_cancelled_client)
+
+
+def _stop_serving(signum: int, frame: Any) -> None:
+    """SIGTERM / SIGINT: cancel the server's main task (the one
+    ``asyncio.run`` waits for), so it ends between two steps of the loop."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not serving yet
+        raise SystemExit(0) from None
+    for task in asyncio.all_tasks(loop):
+        if getattr(task.get_coro(), "__name__", "") == "run_server":
+            loop.call_soon_threadsafe(task.cancel)
+            return
+    raise SystemExit(0)
+
+
+def apply_graceful_stop() -> None:
+    """Stop on SIGTERM / SIGINT by cancelling the server, not by raising
+    ``SystemExit`` inside whatever it was doing."""
+    from nx_27017 import daemon
+
+    # run_foreground looks the handler up when it installs it.
+    daemon._signal_exit_handler = _stop_serving
+
+
 def main() -> int:
+    quiet_cancelled_clients()
+    apply_graceful_stop()
     apply_sqlite_tuning()
     apply_datetime_update_fix()
     apply_lean_inserts()
@@ -400,7 +441,11 @@ def main() -> int:
     from nx_27017.nx_27017 import main as nx_main
 
     sys.argv[0] = "nx-27017"
-    result = nx_main()
+    try:
+        result = nx_main()
+    except asyncio.CancelledError:  # stopped by _stop_serving
+        logging.getLogger("nx_27017").info("Stopped on a signal")
+        return 0
     return int(result or 0)
 
 

@@ -2,13 +2,14 @@
 
 ``rank_database`` reads the live external links once, scores the host and
 domain graphs (:mod:`backlinkbot.ranking.scores`) and writes the results
-(:mod:`backlinkbot.ranking.store`), timing each stage for the report.
+(:mod:`backlinkbot.ranking.store`), timing each stage for the report and
+telling an optional ``progress(stage, done, total)`` as it goes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ def rank_database(
     read_batch_size: int = 10_000,
     write_batch_size: int = 1000,
     write: bool = True,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> RankReport:
     """Rank the hosts and/or domains of ``db`` and store the scores."""
     # BSON keeps milliseconds: truncate so the stored value equals the report's.
@@ -52,7 +54,7 @@ def rank_database(
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     report = RankReport(now)
     start = time.perf_counter()
-    loaded = load_graphs(db, levels=levels, batch_size=read_batch_size)
+    loaded = load_graphs(db, levels=levels, batch_size=read_batch_size, progress=progress)
     report.seconds["load"] = time.perf_counter() - start
     report.scanned, report.internal = loaded.scanned, loaded.internal
     report.malformed = loaded.malformed
@@ -60,6 +62,8 @@ def rank_database(
         if level not in loaded.graphs:
             continue
         start = time.perf_counter()
+        if progress is not None:
+            progress(f"scoring {level}s", 0, None)
         scores = score_graph(loaded.graphs[level], options=options)
         report.seconds[f"{level}_score"] = time.perf_counter() - start
         report.scores[level] = scores
@@ -72,6 +76,7 @@ def rank_database(
                 ranked_at=now,
                 host_domains=loaded.host_domains if level == "host" else None,
                 batch_size=write_batch_size,
+                progress=progress,
             )
             report.seconds[f"{level}_write"] = time.perf_counter() - start
     return report

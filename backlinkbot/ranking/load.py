@@ -10,7 +10,7 @@ stored when a crawl setting asks for it, are skipped here.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,8 +50,11 @@ def load_graphs(
     *,
     levels: Collection[str] = LEVELS,
     batch_size: int = 10_000,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> LoadedGraphs:
-    """Scan the live links of ``db`` once and build the graph of each level."""
+    """Scan the live links of ``db`` once and build the graph of each level;
+    ``progress(stage, done, total)`` hears of every ``batch_size`` links read
+    (the total only at the end: the live ones are not counted ahead)."""
     unknown = set(levels) - set(LEVELS)
     if unknown or not levels:
         raise ValueError(f"expected levels among {LEVELS}, got {sorted(levels)}")
@@ -62,6 +65,8 @@ def load_graphs(
     cursor = db[LINKS].find(LIVE, PROJECTION, batch_size=batch_size)
     for doc in cursor:
         result.scanned += 1
+        if progress is not None and result.scanned % batch_size == 0:
+            progress("reading live links", result.scanned, None)
         try:
             src_host, dst_host = doc["src_host"], doc["dst_host"]
             src_domain, dst_domain = doc["src_domain"], doc["dst_domain"]
@@ -78,6 +83,8 @@ def load_graphs(
             host_domains.setdefault(dst_host, dst_domain)
         if domains is not None:
             domains.add(src_domain, dst_domain, nofollow)
+    if progress is not None:
+        progress("reading live links", result.scanned, result.scanned)
     if hosts is not None:
         result.graphs["host"] = hosts.graph()
         result.host_domains = host_domains

@@ -9,7 +9,7 @@ is the number of nodes, never the number of links.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -74,16 +74,32 @@ def write_scores(
     ranked_at: datetime,
     host_domains: Mapping[str, str] | None = None,
     batch_size: int = 1000,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> int:
-    """Upsert the scores of one level; returns the number of documents written."""
+    """Upsert the scores of one level; returns the number of documents
+    written (each batch told to ``progress``)."""
     if batch_size < 1:
         raise ValueError(f"expected batch_size >= 1, got {batch_size}")
     documents = ranking_documents(level, scores, ranked_at=ranked_at, host_domains=host_domains)
-    return set_in_batches(db[COLLECTIONS[level]], documents, batch_size=batch_size)
+    stage, total = f"writing {level} scores", scores.graph.nodes
+
+    def written(count: int) -> None:
+        if progress is not None:
+            progress(stage, count, total)
+
+    collection = db[COLLECTIONS[level]]
+    count = set_in_batches(collection, documents, batch_size=batch_size, on_batch=written)
+    if progress is not None:
+        progress(stage, count, count)
+    return count
 
 
 def set_in_batches(
-    collection: Any, documents: Iterable[tuple[str, dict[str, Any]]], *, batch_size: int
+    collection: Any,
+    documents: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    batch_size: int,
+    on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """``$set`` each ``(_id, fields)`` (upserting), in unordered bulk writes
     of ``batch_size``; only our fields change, counters of the crawl stay."""
@@ -95,6 +111,8 @@ def set_in_batches(
             collection.bulk_write(batch, ordered=False)
             written += len(batch)
             batch = []
+            if on_batch is not None:
+                on_batch(written)
     if batch:
         collection.bulk_write(batch, ordered=False)
         written += len(batch)

@@ -15,7 +15,8 @@ their last fetch are skipped until ``max_age`` passes again.
 Due pages are pushed to the spider's start-URL list as JSON
 ``{"url": ..., "recrawl": true}`` and marked ``recrawl_queued_at``. A round
 runs under :class:`RedisLock`, so schedulers started on several machines, or
-by cron while another runs, never queue the same pages twice.
+by cron while another runs, never queue the same pages twice. Both steps
+report their progress to an optional ``progress(stage, done, total)``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import logging
 import math
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,9 @@ if TYPE_CHECKING:
 __all__ = ["Due", "RecrawlPolicy", "RedisLock", "lock_key", "queue_due", "select_due"]
 
 logger = logging.getLogger(__name__)
+
+#: ``progress(stage, done, total)``, called as a step goes on.
+ProgressCallback = Callable[[str, int, int | None], None]
 
 _CHUNK = 1000
 
@@ -100,13 +105,17 @@ class RedisLock:
         return value.decode() if isinstance(value, bytes) else value
 
 
-def _inlinks(db: Database[dict[str, Any]], urls: list[str]) -> Counter[str]:
+def _inlinks(
+    db: Database[dict[str, Any]], urls: list[str], progress: ProgressCallback | None = None
+) -> Counter[str]:
     counts: Counter[str] = Counter()
     for start in range(0, len(urls), _CHUNK):
         cursor = db[LINKS].find(
             {"dst": {"$in": urls[start : start + _CHUNK]}, "lost_at": None}, {"_id": 0, "dst": 1}
         )
         counts.update(doc["dst"] for doc in cursor)
+        if progress is not None:
+            progress("counting backlinks of due pages", min(start + _CHUNK, len(urls)), len(urls))
     return counts
 
 
@@ -118,7 +127,11 @@ def _queued(doc: dict[str, Any], now: datetime, max_age: timedelta) -> bool:
 
 
 def select_due(
-    db: Database[dict[str, Any]], policy: RecrawlPolicy, *, now: datetime | None = None
+    db: Database[dict[str, Any]],
+    policy: RecrawlPolicy,
+    *,
+    now: datetime | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Due]:
     """Up to ``policy.batch`` due pages, in the order they should be fetched."""
     now = now or datetime.now(UTC)
@@ -139,7 +152,7 @@ def select_due(
     ]  # fmt: skip
     taken = {d["_id"] for d in confirm_docs}
     stale_docs = [d for d in stale_docs if d["_id"] not in taken]
-    counts = _inlinks(db, [d["_id"] for d in confirm_docs + stale_docs])
+    counts = _inlinks(db, [d["_id"] for d in confirm_docs + stale_docs], progress)
     max_age = policy.max_age.total_seconds() or 1.0
 
     def due(doc: dict[str, Any], reason: str) -> Due:
@@ -162,6 +175,7 @@ def queue_due(
     *,
     now: datetime | None = None,
     lock: RedisLock | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Due] | None:
     """One round: select, push to the start-URL list, mark queued. Returns
     the queued pages, or None when another scheduler holds the lock."""
@@ -171,7 +185,7 @@ def queue_due(
         logger.info("Another recrawl scheduler holds %s (owner token %s)", lock.key, lock.owner())
         return None
     try:
-        pages = select_due(db, policy, now=now)
+        pages = select_due(db, policy, now=now, progress=progress)
         for start in range(0, len(pages), _CHUNK):
             chunk = pages[start : start + _CHUNK]
             if not lock.refresh():
@@ -184,6 +198,8 @@ def queue_due(
             db[PAGES].update_many(
                 {"_id": {"$in": [d.url for d in chunk]}}, {"$set": {"recrawl_queued_at": now}}
             )
+            if progress is not None:
+                progress("queuing due pages", start + len(chunk), len(pages))
         return pages
     finally:
         lock.release()
