@@ -356,29 +356,44 @@ def output(db: Any, args: argparse.Namespace, out: IO[str], *, width: int | None
     (default: the terminal's)."""
     fmt = "json" if args.json else (args.format or "table")
     name = next((r for r in REPORTS if _opt(args, r)), None)
-    target = target_of(args)
     limit = args.limit if args.limit is not None else (TABLE_LIMIT if fmt == "table" else 0)
     args = _limited(args, limit)
-    console = Console(file=out, width=width)
     if fmt == "table":
-        if name is None:
-            print_tables(report(db, args), console, limit=limit)
-            return
-        title = name.replace("_", " ").capitalize()
-        if name in ("lost", "new", "one_per_domain"):
-            # One more than shown: whether rows were left out.
-            more = _limited(args, limit + 1 if limit else 0)
-            console.print(links_table(
-                title, rows_of(db, target, name, more), show_target=target.kind != "url",
-                width=console.width, limit=limit,
-                total=lambda: total_rows(db, target, name, args),
-            ))  # fmt: skip
-        else:
-            every = list(rows_of(db, target, name, _limited(args, 0)))
-            console.print(rows_table(title, every[:limit] if limit else every,
-                                     width=console.width, total=len(every),
-                                     limit=limit))  # fmt: skip
+        _print_table(db, args, name, Console(file=out, width=width), limit)
+    else:
+        _write_rows(db, args, name, out, fmt, limit)
+
+
+def _print_table(
+    db: Any, args: argparse.Namespace, name: str | None, console: Console, limit: int
+) -> None:
+    """The report as tables that fit ``console``, saying what was left out."""
+    target = target_of(args)
+    if name is None:
+        print_tables(report(db, args), console, limit=limit)
         return
+    title = name.replace("_", " ").capitalize()
+    if name in ("lost", "new", "one_per_domain"):
+        # One more than shown: whether rows were left out.
+        more = _limited(args, limit + 1 if limit else 0)
+        console.print(links_table(
+            title, rows_of(db, target, name, more), show_target=target.kind != "url",
+            width=console.width, limit=limit,
+            total=lambda: total_rows(db, target, name, args),
+        ))  # fmt: skip
+        return
+    every = list(rows_of(db, target, name, _limited(args, 0)))
+    console.print(rows_table(title, every[:limit] if limit else every,
+                             width=console.width, total=len(every), limit=limit))  # fmt: skip
+
+
+def _write_rows(
+    db: Any, args: argparse.Namespace, name: str | None, out: IO[str], fmt: str, limit: int
+) -> None:
+    """The report as JSON or CSV, streamed; says on stderr when ``limit``
+    cut it."""
+    target = target_of(args)
+    known: int | None = None
     if name is None:
         result = report(db, args)
         rows = _Counted(result["backlinks"])
@@ -387,9 +402,8 @@ def output(db: Any, args: argparse.Namespace, out: IO[str], *, width: int | None
             write_json(head, "backlinks", rows, out)
         else:
             write_csv(rows, out, LINK_COLUMNS)
-        known: int | None = result["live_backlinks"]
+        known = result["live_backlinks"]
     else:
-        known = None
         if name in ("referring_domains", "anchors"):  # lists: their length is known
             every = list(rows_of(db, target, name, _limited(args, 0)))
             listing: Iterable[dict[str, Any]] = every[:limit] if limit else every

@@ -101,7 +101,9 @@ def seeds_from(urls: list[str], files: list[str], *, command: str) -> SeedFile:
     try:
         return read_sources(files, urls=urls)
     except OSError as exc:
-        raise UsageError(f"cannot read seeds: {exc}") from None
+        raise UsageError(
+            f"cannot read seeds from {exc.filename}: {(exc.strerror or str(exc)).lower()}"
+        ) from None
 
 
 def report_invalid(invalid: list[Invalid], out: IO[str] = sys.stderr) -> None:
